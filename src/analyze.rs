@@ -1,0 +1,337 @@
+//! The pipeline: discover → read → sniff → parse (in parallel, per file and per chunk) →
+//! merge facts in a fixed order → run rules → resolve evidence lines.
+
+use crate::bundle::sniff::{SNIFF_BYTES, Sniffed, sniff};
+use crate::bundle::{self, Data, Kind, Source};
+use crate::model::{Component, Facts, InputId, Location, LogEvent, PdConfig, Region, Store, Version};
+use crate::parse::pdctl;
+use crate::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
+use crate::rules::{EvalCtx, Finding, InputMeta, RuleSet};
+use chrono::FixedOffset;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Parsed,
+    Skipped,
+    Failed,
+}
+
+/// One input as the report lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unparsed_lines: Option<u64>,
+}
+
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    /// Zone for log formats that carry none (pre-unified TiKV/PD).
+    pub assume_tz: FixedOffset,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            paths: Vec::new(),
+            assume_tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+        }
+    }
+}
+
+pub struct Analysis {
+    pub inputs: Vec<InputReport>,
+    pub facts: Facts,
+    pub findings: Vec<Finding>,
+    /// Notes about assumptions and near-misses, shown under the findings.
+    pub notes: Vec<String>,
+}
+
+impl Analysis {
+    /// True when nothing at all could be analysed (exit code 2).
+    pub fn nothing_analysed(&self) -> bool {
+        !self.inputs.iter().any(|i| i.status == Status::Parsed)
+    }
+}
+
+/// Facts of one input before its final id is known.
+#[derive(Default)]
+struct PerInput {
+    report: Option<InputReport>,
+    events: Vec<LogEvent>,
+    stores: Vec<Store>,
+    regions: Vec<Region>,
+    configs: Vec<PdConfig>,
+    versions: Vec<(Component, Version, u64)>,
+    pd_addrs: Vec<String>,
+    /// Text kept for evidence excerpts of dumps (small files only).
+    text: Option<String>,
+}
+
+/// Dump texts larger than this are not kept for excerpts.
+const KEEP_TEXT_MAX: usize = 32 << 20;
+
+pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
+    let sources = bundle::discover(&opts.paths);
+    let prefilter = Prefilter::new(rules.needle_groups());
+    let version_group = rules.fact_groups.get("version").copied();
+    let mut per: Vec<PerInput> = sources
+        .par_iter()
+        .flat_map_iter(|s| process_source(s, &prefilter, opts, version_group))
+        .collect();
+    per.sort_by(|a, b| {
+        let pa = a.report.as_ref().map(|r| r.path.as_str()).unwrap_or("");
+        let pb = b.report.as_ref().map(|r| r.path.as_str()).unwrap_or("");
+        pa.cmp(pb)
+    });
+
+    let mut facts = Facts::default();
+    let mut inputs = Vec::with_capacity(per.len());
+    let mut texts: BTreeMap<InputId, String> = BTreeMap::new();
+    for (i, mut p) in per.into_iter().enumerate() {
+        let id = InputId(i);
+        for e in &mut p.events {
+            e.loc.input = id;
+        }
+        for s in &mut p.stores {
+            s.loc.input = id;
+        }
+        for r in &mut p.regions {
+            r.loc.input = id;
+        }
+        for c in &mut p.configs {
+            c.loc.input = id;
+        }
+        for (c, v, line) in p.versions {
+            facts.note_version(c, v, Location { input: id, line });
+        }
+        facts.events.append(&mut p.events);
+        facts.stores.append(&mut p.stores);
+        facts.regions.append(&mut p.regions);
+        facts.configs.append(&mut p.configs);
+        for a in p.pd_addrs {
+            if !facts.pd_addrs.contains(&a) {
+                facts.pd_addrs.push(a);
+            }
+        }
+        if let Some(t) = p.text {
+            texts.insert(id, t);
+        }
+        if let Some(r) = p.report {
+            inputs.push(r);
+        }
+    }
+    let metas: Vec<InputMeta> = inputs
+        .iter()
+        .map(|r| InputMeta {
+            kind: r.kind,
+            node: r.node.clone(),
+            path: r.path.clone(),
+        })
+        .collect();
+    let ctx = EvalCtx {
+        facts: &facts,
+        inputs: &metas,
+    };
+    let mut findings = rules.evaluate(&ctx);
+    for f in &mut findings {
+        for e in &mut f.evidence {
+            if e.excerpt.is_none() {
+                e.excerpt = Some(match texts.get(&e.loc.input) {
+                    Some(t) => pdctl::line_text(t, e.loc.line),
+                    None => String::new(),
+                });
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if facts.stores.is_empty() && inputs.iter().any(|i| i.kind.is_tidb_family_log()) {
+        notes.push(
+            "No pd-ctl store dump in the bundle: store-state rules (offline, disconnected, down, scale-in) could not run. Add `pd-ctl store` and `pd-ctl region store <id>` output."
+                .to_string(),
+        );
+    }
+    Analysis {
+        inputs,
+        facts,
+        findings,
+        notes,
+    }
+}
+
+fn failed(src: &Source, kind: Kind, bytes: u64, reason: String) -> PerInput {
+    PerInput {
+        report: Some(InputReport {
+            path: src.display.clone(),
+            kind,
+            node: bundle::node_from_path(&src.display),
+            status: Status::Failed,
+            reason: Some(reason),
+            bytes,
+            records: None,
+            unparsed_lines: None,
+        }),
+        ..Default::default()
+    }
+}
+
+fn process_source(
+    src: &Source,
+    prefilter: &Prefilter,
+    opts: &Options,
+    version_group: Option<u32>,
+) -> Vec<PerInput> {
+    let data = match bundle::read(src) {
+        Ok(d) => d,
+        Err(reason) => return vec![failed(src, Kind::Unknown, 0, reason)],
+    };
+    vec![process_bytes(&src.display, &data, prefilter, opts, version_group)]
+}
+
+fn process_bytes(
+    display: &str,
+    data: &Data,
+    prefilter: &Prefilter,
+    opts: &Options,
+    version_group: Option<u32>,
+) -> PerInput {
+    let bytes = data.len() as u64;
+    let head = &data[..data.len().min(SNIFF_BYTES)];
+    let node = bundle::node_from_path(display);
+    let mut report = InputReport {
+        path: display.to_string(),
+        kind: Kind::Unknown,
+        node,
+        status: Status::Parsed,
+        reason: None,
+        bytes,
+        records: None,
+        unparsed_lines: None,
+    };
+    let mut p = PerInput::default();
+    match sniff(display, head) {
+        Sniffed::Skip(reason) => {
+            report.status = Status::Skipped;
+            report.reason = Some(reason);
+        }
+        Sniffed::Log(kind, format) => {
+            report.kind = kind;
+            let ctx = ScanCtx {
+                input: InputId(0),
+                kind,
+                format,
+                prefilter,
+                assume_tz: opts.assume_tz,
+            };
+            let out = scan::scan_log(data, &ctx);
+            report.records = Some(out.records);
+            report.unparsed_lines = Some(out.unparsed_lines);
+            if out.records == 0 {
+                report.status = Status::Failed;
+                report.reason = Some("no log entry could be parsed".into());
+            }
+            if let Some(g) = version_group {
+                for e in out.events.iter().filter(|e| e.in_group(g)) {
+                    if let Some((c, v)) = version_of(kind, format, e) {
+                        p.versions.push((c, v, e.loc.line));
+                    }
+                }
+            }
+            p.events = out.events;
+        }
+        Sniffed::Data(kind) => {
+            report.kind = kind;
+            let text = String::from_utf8_lossy(data);
+            match kind {
+                k if k.is_pdctl() => {
+                    let out = pdctl::parse(&text, InputId(0));
+                    report.records = Some(out.records + out.answers.len() as u64);
+                    if let Some(problem) = out.problem {
+                        if out.records == 0 {
+                            report.status = Status::Failed;
+                        }
+                        report.reason = Some(problem);
+                    } else if out.records == 0 && out.answers.is_empty() {
+                        report.status = Status::Failed;
+                        report.reason = Some(format!("no {kind} JSON document found"));
+                    }
+                    for s in &out.stores {
+                        if let Some(v) = s.version.as_deref().and_then(Version::parse) {
+                            if !s.is_tiflash() {
+                                p.versions.push((Component::Tikv, v, s.loc.line));
+                            }
+                        }
+                    }
+                    if let Some((v, line)) = out.ctl_version {
+                        p.versions.push((Component::Pd, v, line));
+                    }
+                    p.stores = out.stores;
+                    p.regions = out.regions;
+                    p.configs = out.configs;
+                    p.pd_addrs = out.pd_addrs;
+                    let mut answers = out.answers;
+                    for a in &mut answers {
+                        // Pasted answers join the log events so log rules can cite them.
+                        a.groups = prefilter_groups(prefilter, &a.message);
+                    }
+                    p.events = answers;
+                }
+                _ => {
+                    report.status = Status::Skipped;
+                    report.reason = Some(format!("{kind} is recognised but not analysed yet"));
+                }
+            }
+            if text.len() <= KEEP_TEXT_MAX {
+                p.text = Some(text.into_owned());
+            }
+        }
+    }
+    p.report = Some(report);
+    p
+}
+
+fn prefilter_groups(pf: &Prefilter, text: &str) -> Vec<u32> {
+    let mut gs: Vec<u32> = pf
+        .groups()
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.needles.iter().any(|n| text.contains(n.as_str())))
+        .map(|(i, _)| i as u32)
+        .collect();
+    gs.sort_unstable();
+    gs
+}
+
+/// Reads a release version from a startup line.
+fn version_of(kind: Kind, _format: LogFormat, e: &LogEvent) -> Option<(Component, Version)> {
+    let comp = match kind {
+        Kind::TikvLog => Component::Tikv,
+        Kind::PdLog => Component::Pd,
+        Kind::TidbLog => Component::Tidb,
+        _ => return None,
+    };
+    for (k, v) in &e.fields {
+        let kl = k.to_ascii_lowercase();
+        if kl == "release-version" || kl == "release version" {
+            return Some((comp, Version::parse(v)?));
+        }
+    }
+    let m = &e.message;
+    let p = m.find("Release Version")?;
+    let rest = m[p + "Release Version".len()..].trim_start_matches([':', ' ']);
+    Some((comp, Version::parse(rest.split_whitespace().next()?)?))
+}

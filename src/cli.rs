@@ -1,0 +1,294 @@
+//! Command-line interface: argument definitions and dispatch. The work itself is in the library.
+
+use crate::analyze::{self, Analysis, Options, Status};
+use crate::report::{self, Format};
+use crate::rules::{RuleSet, Severity};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kvtriage",
+    version,
+    about = "Diagnose TiKV/PD and CockroachDB clusters from the logs and dumps they left behind",
+    long_about = "kvtriage reads a support bundle (log files, pd-ctl JSON, CockroachDB output; files, \
+directories or stdin), recognises known failure patterns across files, and prints ranked findings \
+with evidence (file:line) and the commands to fix them, with the real store, region and node ids."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse a bundle and print findings.
+    Analyze(AnalyzeArgs),
+    /// Inspect the rule catalogue.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Print a rule's background and remediation.
+    Explain {
+        /// Rule id, e.g. tikv.offline-store-pinned-by-leaderless-region
+        rule: String,
+    },
+    /// Print shell completions.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List every rule with its severity and title.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Print the literal prefilter needles, one per line (for `rg -F -f`).
+    Needles,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Files or directories to analyse; `-` (or nothing) reads one file from stdin.
+    pub paths: Vec<PathBuf>,
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+    /// Colour in the table output; NO_COLOR in the environment turns `auto` off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Critical)]
+    pub fail_on: FailOn,
+    /// Exit 3 when some inputs failed and no finding reached --fail-on.
+    #[arg(long)]
+    pub strict: bool,
+    /// UTC offset assumed for old log formats that print none (e.g. +08:00).
+    #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
+    pub assume_tz: chrono::FixedOffset,
+    /// Print nothing; only the exit code tells.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Show all evidence lines, references and every input.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
+    let t = format!("2000/01/01 00:00:00.000 {s}");
+    crate::parse::time::parse_unified(&t)
+        .map(|d| *d.offset())
+        .ok_or_else(|| format!("{s:?} is not an offset like +08:00"))
+}
+
+/// Exit codes (README and OUTPUT contract).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const ERROR: u8 = 2;
+    pub const INPUTS_FAILED: u8 = 3;
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Analyze(args) => cmd_analyze(args),
+        Command::Rules { command } => cmd_rules(command),
+        Command::Explain { rule } => cmd_explain(&rule),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "kvtriage", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            let mut buf = Vec::new();
+            man.render(&mut buf)?;
+            std::io::stdout().write_all(&buf)?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let rules = RuleSet::builtin()?;
+    let mut paths = args.paths.clone();
+    if paths.is_empty() {
+        if std::io::stdin().is_terminal() {
+            anyhow::bail!("no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)");
+        }
+        paths.push(PathBuf::from("-"));
+    }
+    let opts = Options {
+        paths,
+        assume_tz: args.assume_tz,
+    };
+    let analysis = analyze::analyze(&opts, &rules);
+    let stdout = std::io::stdout();
+    let is_tty = stdout.is_terminal();
+    let format = args
+        .format
+        .unwrap_or(if is_tty { Format::Table } else { Format::Json });
+    if !args.quiet {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(110usize);
+        let text = match format {
+            Format::Table => report::table(&analysis, color, width, args.verbose),
+            Format::Json => report::json(&analysis),
+            Format::Jsonl => report::jsonl(&analysis),
+            Format::Markdown => report::markdown(&analysis),
+        };
+        let mut lock = stdout.lock();
+        lock.write_all(text.as_bytes())?;
+        lock.flush()?;
+    }
+    Ok(exit_code(&analysis, args.fail_on, args.strict))
+}
+
+pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {
+    if a.nothing_analysed() {
+        return exit::ERROR;
+    }
+    let threshold = match fail_on {
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    if let Some(t) = threshold {
+        if a.findings.iter().any(|f| f.severity >= t) {
+            return exit::FINDINGS;
+        }
+    }
+    if strict && a.inputs.iter().any(|i| i.status == Status::Failed) {
+        return exit::INPUTS_FAILED;
+    }
+    exit::OK
+}
+
+fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
+    let rules = RuleSet::builtin()?;
+    let mut out = String::new();
+    match c {
+        RulesCommand::List { format } => match format {
+            ListFormat::Json => {
+                let v: Vec<_> = rules
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.spec.id,
+                            "severity": r.spec.severity,
+                            "title": r.spec.title,
+                            "matcher": matcher_kind(&r.spec.matcher),
+                            "references": r.spec.references,
+                        })
+                    })
+                    .collect();
+                out = serde_json::to_string_pretty(&v)? + "\n";
+            }
+            ListFormat::Table => {
+                for r in &rules.rules {
+                    out.push_str(&format!(
+                        "{:<48} {:<9} {:<13} {}\n",
+                        r.spec.id,
+                        r.spec.severity.as_str(),
+                        matcher_kind(&r.spec.matcher),
+                        first_sentence(r.spec.explain.as_deref().unwrap_or(&r.spec.title))
+                    ));
+                }
+            }
+        },
+        RulesCommand::Needles => {
+            for n in crate::parse::scan::Prefilter::new(rules.needle_groups()).all_needles() {
+                out.push_str(&n);
+                out.push('\n');
+            }
+        }
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(exit::OK)
+}
+
+fn first_sentence(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match s.find(". ") {
+        Some(p) => s[..=p].to_string(),
+        None => s,
+    }
+}
+
+fn matcher_kind(m: &crate::rules::spec::MatcherSpec) -> &'static str {
+    use crate::rules::spec::MatcherSpec::*;
+    match m {
+        LogPattern(_) => "log-pattern",
+        StoreState(_) => "store-state",
+        RegionCheck(_) => "region-check",
+        ConfigCheck(_) => "config-check",
+        Builtin(_) => "builtin",
+    }
+}
+
+fn cmd_explain(id: &str) -> anyhow::Result<u8> {
+    let rules = RuleSet::builtin()?;
+    let Some(r) = rules.get(id) else {
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
+    };
+    let mut out = format!(
+        "{} ({})\n\n{}\n",
+        r.spec.id,
+        r.spec.severity,
+        r.spec.explain.as_deref().unwrap_or(&r.spec.title).trim()
+    );
+    if !r.spec.remediation.is_empty() {
+        out.push_str("\nRemediation (placeholders are filled from the bundle):\n");
+        for (i, s) in r.spec.remediation.iter().enumerate() {
+            let risk = serde_json::to_string(&s.risk)?;
+            let gate = s.when.as_deref().map(|w| format!(" [when {w}]")).unwrap_or_default();
+            out.push_str(&format!("  {}. ({}){} {}\n", i + 1, risk.trim_matches('"'), gate, s.text));
+            if let Some(c) = &s.command {
+                out.push_str(&format!("       $ {c}\n"));
+            }
+        }
+    }
+    if !r.spec.references.is_empty() {
+        out.push_str(&format!("\nReferences:\n  {}\n", r.spec.references.join("\n  ")));
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(exit::OK)
+}

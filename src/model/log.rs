@@ -1,0 +1,81 @@
+use super::Location;
+use chrono::{DateTime, FixedOffset};
+
+/// Log severity, normalised across TiKV/PD/TiDB (unified and legacy) and CockroachDB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    /// Accepts every spelling real logs use: `INFO`, `info`, `WARN`, `WARNING`, `warning`,
+    /// `ERRO`, `CRIT`, `DEBG`, `TRCE`, `DPANIC`, `PANIC`, `CRITICAL`.
+    pub fn parse(s: &str) -> Option<Level> {
+        let l = match s.len() {
+            0..=8 => s,
+            _ => return None,
+        };
+        Some(match l.to_ascii_uppercase().as_str() {
+            "TRACE" | "TRCE" => Level::Trace,
+            "DEBUG" | "DEBG" => Level::Debug,
+            "INFO" => Level::Info,
+            "WARN" | "WARNING" => Level::Warn,
+            "ERROR" | "ERRO" => Level::Error,
+            "FATAL" | "CRIT" | "CRITICAL" | "PANIC" | "DPANIC" => Level::Fatal,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+            Level::Fatal => "fatal",
+        }
+    }
+}
+
+/// One log entry that the prefilter selected, fully parsed and owned.
+#[derive(Clone, Debug)]
+pub struct LogEvent {
+    pub loc: Location,
+    pub time: Option<DateTime<FixedOffset>>,
+    pub level: Option<Level>,
+    /// The emitting source location (`kv.rs:729`), when the format carries one.
+    pub source: Option<String>,
+    pub message: String,
+    /// `[key=value]` fields (unified format), tags (CockroachDB) or JSON keys, decoded.
+    pub fields: Vec<(String, String)>,
+    /// The raw line, cut for evidence excerpts.
+    pub excerpt: String,
+    /// Prefilter groups whose needles this line hit (sorted, unique).
+    pub groups: Vec<u32>,
+}
+
+impl LogEvent {
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// First numeric value among the given field names (`region-id`, `region_id`, ...).
+    pub fn field_u64(&self, keys: &[&str]) -> Option<u64> {
+        keys.iter()
+            .find_map(|k| self.field(k).and_then(|v| v.trim().parse().ok()))
+    }
+
+    pub fn in_group(&self, g: u32) -> bool {
+        self.groups.binary_search(&g).is_ok()
+    }
+}

@@ -1,0 +1,187 @@
+use super::{Location, PeerId, RegionId, StoreId};
+use chrono::{DateTime, FixedOffset};
+
+/// A store state as pd-ctl prints it in `state_name`. `Disconnected` and `Down` are display
+/// overrides PD computes for Up stores only.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StoreState {
+    Up,
+    Disconnected,
+    Down,
+    Offline,
+    Tombstone,
+    Other(String),
+}
+
+impl StoreState {
+    pub fn parse(s: &str) -> StoreState {
+        match s {
+            "Up" => StoreState::Up,
+            "Disconnected" => StoreState::Disconnected,
+            "Down" => StoreState::Down,
+            "Offline" => StoreState::Offline,
+            "Tombstone" => StoreState::Tombstone,
+            other => StoreState::Other(other.to_string()),
+        }
+    }
+
+    /// From the raw API integer `state` (0 Up, 1 Offline, 2 Tombstone).
+    pub fn from_code(code: i64) -> StoreState {
+        match code {
+            0 => StoreState::Up,
+            1 => StoreState::Offline,
+            2 => StoreState::Tombstone,
+            n => StoreState::Other(format!("state {n}")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            StoreState::Up => "Up",
+            StoreState::Disconnected => "Disconnected",
+            StoreState::Down => "Down",
+            StoreState::Offline => "Offline",
+            StoreState::Tombstone => "Tombstone",
+            StoreState::Other(s) => s,
+        }
+    }
+
+    /// Stored state Up, whatever the heartbeat display override says.
+    pub fn is_up_family(&self) -> bool {
+        matches!(
+            self,
+            StoreState::Up | StoreState::Disconnected | StoreState::Down
+        )
+    }
+}
+
+/// One store record from pd-ctl `store` / the PD API.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub id: StoreId,
+    pub address: Option<String>,
+    pub state: StoreState,
+    /// `node_state` from the raw API: 2 = Removing (same as Offline).
+    pub node_state: Option<i64>,
+    pub labels: Vec<(String, String)>,
+    pub version: Option<String>,
+    pub capacity: Option<u64>,
+    pub available: Option<u64>,
+    pub region_count: Option<u64>,
+    pub leader_count: Option<u64>,
+    pub last_heartbeat: Option<DateTime<FixedOffset>>,
+    pub loc: Location,
+}
+
+impl Store {
+    /// TiFlash stores carry the label `engine=tiflash` (or `tiflash_compute`).
+    pub fn is_tiflash(&self) -> bool {
+        self.labels
+            .iter()
+            .any(|(k, v)| k == "engine" && v.starts_with("tiflash"))
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.state == StoreState::Offline || self.node_state == Some(2)
+    }
+
+    /// PD's low-space test: `available / capacity < 1 - low_space_ratio`, except stores with
+    /// fewer than 100 regions and more than 8 GiB available, and stores with capacity 0.
+    pub fn is_low_space(&self, low_space_ratio: f64) -> Option<bool> {
+        let cap = self.capacity?;
+        let avail = self.available?;
+        if cap == 0 {
+            return Some(false);
+        }
+        if self.region_count.unwrap_or(0) < 100 && avail > 8 << 30 {
+            return Some(false);
+        }
+        Some((avail as f64 / cap as f64) < 1.0 - low_space_ratio)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerRole {
+    Voter,
+    Learner,
+    IncomingVoter,
+    DemotingVoter,
+}
+
+impl PeerRole {
+    pub fn parse(name: Option<&str>, code: Option<i64>, is_learner: bool) -> PeerRole {
+        match (name, code) {
+            (Some("Learner"), _) | (_, Some(1)) => PeerRole::Learner,
+            (Some("IncomingVoter"), _) | (_, Some(2)) => PeerRole::IncomingVoter,
+            (Some("DemotingVoter"), _) | (_, Some(3)) => PeerRole::DemotingVoter,
+            _ if is_learner => PeerRole::Learner,
+            _ => PeerRole::Voter,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub id: Option<PeerId>,
+    pub store_id: StoreId,
+    pub role: PeerRole,
+}
+
+/// One region record from pd-ctl `region` / `region store` / the PD API.
+#[derive(Clone, Debug)]
+pub struct Region {
+    pub id: RegionId,
+    pub peers: Vec<Peer>,
+    /// `None` when PD knows no leader: `"leader": {"role_name":"Voter"}` or no `leader` key.
+    pub leader: Option<Peer>,
+    pub down_peers: Vec<(Peer, Option<u64>)>,
+    pub pending_peers: Vec<Peer>,
+    pub approximate_size: Option<i64>,
+    pub approximate_keys: Option<i64>,
+    pub loc: Location,
+    /// Line of the `leader` key, for evidence.
+    pub leader_line: Option<u64>,
+}
+
+impl Region {
+    pub fn has_peer_on(&self, store: StoreId) -> bool {
+        self.peers.iter().any(|p| p.store_id == store)
+    }
+
+    pub fn voters(&self) -> impl Iterator<Item = &Peer> {
+        self.peers
+            .iter()
+            .filter(|p| !matches!(p.role, PeerRole::Learner))
+    }
+}
+
+/// pd-ctl `config show` (or the raw API config), flattened to dotted keys.
+#[derive(Clone, Debug)]
+pub struct PdConfig {
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
+    pub loc: Location,
+}
+
+impl PdConfig {
+    /// Looks a key up as given (`schedule.max-merge-region-size`) or by its last segment,
+    /// since PD 3.x printed a flat config.
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        if let Some(v) = self.values.get(key) {
+            return Some(v);
+        }
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        self.values
+            .iter()
+            .find(|(k, _)| k.rsplit('.').next() == Some(leaf))
+            .map(|(_, v)| v)
+    }
+
+    /// A numeric value; PD prints booleans and some numbers as strings.
+    pub fn get_f64(&self, key: &str) -> Option<f64> {
+        match self.get(key)? {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! `cockroach node status` / `node decommission` output. Placeholder.

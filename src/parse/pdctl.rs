@@ -1,0 +1,575 @@
+//! pd-ctl output and PD HTTP API JSON: `store`, `store <id>`, `region <id>`, `region store
+//! <id>` and other region lists, `config show`. Real files are often pasted terminal sessions:
+//! a leading command line (`$ tiup ctl:v5.2.1 pd -u http://pd:2379 store 5`, `» config show`),
+//! `Starting component ctl: ...`, one or more JSON documents, and answers such as `Success!` or
+//! `Failed! [500] "cannot build operator for region with no leader"`. Excerpts cut from issue
+//! threads may start mid-object (`"stores": [`); complete records are still recovered.
+
+use super::scan::excerpt;
+use crate::model::{
+    InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId,
+    Store, StoreId, StoreState, Version,
+};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default)]
+pub struct PdctlOutput {
+    pub stores: Vec<Store>,
+    pub regions: Vec<Region>,
+    pub configs: Vec<PdConfig>,
+    /// Non-JSON lines worth keeping: pd-ctl answers (`Failed! ...`), command lines.
+    pub answers: Vec<LogEvent>,
+    pub pd_addrs: Vec<String>,
+    pub ctl_version: Option<(Version, u64)>,
+    /// JSON documents (or recovered records) read.
+    pub records: u64,
+    /// What could not be read, for the input's reason.
+    pub problem: Option<String>,
+}
+
+/// Text with a line index for offset → line lookups.
+struct Text<'a> {
+    s: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Text<'a> {
+    fn new(s: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', s.as_bytes()).map(|p| p + 1));
+        Text { s, line_starts }
+    }
+
+    /// 1-based line of a byte offset.
+    fn line_of(&self, off: usize) -> u64 {
+        match self.line_starts.binary_search(&off) {
+            Ok(i) => i as u64 + 1,
+            Err(i) => i as u64,
+        }
+    }
+
+    fn line_text(&self, line: u64) -> &'a str {
+        let i = (line.max(1) - 1) as usize;
+        let start = self.line_starts.get(i).copied().unwrap_or(self.s.len());
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.s.len(), |e| e.saturating_sub(1));
+        self.s[start..end.max(start)].trim_end_matches('\r')
+    }
+
+    /// Offset of `"key": <num>` at or after `from`, within `until`.
+    fn find_key_num(&self, key: &str, num: u64, from: usize, until: usize) -> Option<usize> {
+        let hay = &self.s.as_bytes()[from.min(until)..until];
+        let pat = format!("\"{key}\"");
+        let mut start = 0;
+        while let Some(p) = memchr::memmem::find(&hay[start..], pat.as_bytes()) {
+            let at = start + p;
+            let mut j = at + pat.len();
+            while j < hay.len() && (hay[j] == b' ' || hay[j] == b':' || hay[j] == b'\t') {
+                j += 1;
+            }
+            let ds = j;
+            while j < hay.len() && hay[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > ds && std::str::from_utf8(&hay[ds..j]).ok()?.parse::<u64>().ok() == Some(num)
+            {
+                return Some(from + at);
+            }
+            start = at + 1;
+        }
+        None
+    }
+}
+
+/// Is this line the start of a JSON document (not a bracketed log line)?
+fn json_start(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with('{')
+        || (t.starts_with('[') && !t[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        || t.starts_with("\"stores\"")
+        || t.starts_with("\"regions\"")
+}
+
+pub fn parse(data: &str, input: InputId) -> PdctlOutput {
+    let text = Text::new(data);
+    let mut out = PdctlOutput::default();
+    let mut off = 0usize;
+    let mut line_no = 0u64;
+    let mut problems: Vec<String> = Vec::new();
+    while off < data.len() {
+        let end = data[off..].find('\n').map_or(data.len(), |p| off + p);
+        let line = &data[off..end];
+        line_no += 1;
+        if json_start(line) {
+            let start = off + (line.len() - line.trim_start().len());
+            let bare_member = data[start..].starts_with('"');
+            let parsed: Result<(Value, usize), String> = if bare_member {
+                // An excerpt that starts with a member: read it inside braces.
+                let wrapped = format!("{{{}", &data[start..]);
+                let mut it = serde_json::Deserializer::from_str(&wrapped).into_iter::<Value>();
+                match it.next() {
+                    Some(Ok(v)) => Ok((v, it.byte_offset().saturating_sub(1))),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Err("no JSON".into()),
+                }
+            } else {
+                let mut it =
+                    serde_json::Deserializer::from_str(&data[start..]).into_iter::<Value>();
+                match it.next() {
+                    Some(Ok(v)) => Ok((v, it.byte_offset())),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Err("no JSON".into()),
+                }
+            };
+            match parsed {
+                Ok((v, len)) => {
+                    out.records += 1;
+                    let doc_end = start + len;
+                    take_document(&v, &text, start, doc_end, input, &mut out);
+                    off = doc_end;
+                    line_no = text.line_of(off.min(data.len().saturating_sub(1)));
+                    // Continue at the next line after the document.
+                    match data[off..].find('\n') {
+                        Some(p) => {
+                            off += p + 1;
+                        }
+                        None => off = data.len(),
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    let recovered = salvage(&text, start, input, &mut out);
+                    problems.push(format!(
+                        "JSON at line {} is incomplete ({}){}",
+                        line_no,
+                        e,
+                        if recovered > 0 {
+                            format!("; recovered {recovered} complete records")
+                        } else {
+                            String::new()
+                        }
+                    ));
+                    out.records += recovered;
+                    break;
+                }
+            }
+        }
+        note_command_line(line, line_no, input, &mut out);
+        off = end + 1;
+    }
+    out.problem = problems.into_iter().next();
+    out
+}
+
+/// Command lines and answers around the JSON.
+fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOutput) {
+    let t = line.trim().trim_end_matches('\r');
+    if t.is_empty() {
+        return;
+    }
+    // `tiup ctl:v5.2.1 pd -u http://pd-ip:2379 ...` / `pd-ctl -u 10.0.1.1:2379`
+    if let Some(p) = t.find("ctl:v") {
+        let v = &t[p + 4..];
+        let v = v.split([' ', '/']).next().unwrap_or("");
+        if let Some(ver) = Version::parse(v) {
+            out.ctl_version.get_or_insert((ver, line_no));
+        }
+    }
+    if let Some(p) = t.find("-u ") {
+        let addr = t[p + 3..].split_whitespace().next().unwrap_or("");
+        let addr = addr
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .trim_end_matches('/');
+        if !addr.is_empty() && !out.pd_addrs.iter().any(|a| a == addr) {
+            out.pd_addrs.push(addr.to_string());
+        }
+    }
+    let answer = t.starts_with("Failed!")
+        || t.starts_with("[500]")
+        || t.starts_with("Success!")
+        || t.contains("cannot build operator");
+    if answer {
+        let failed = !t.starts_with("Success!");
+        out.answers.push(LogEvent {
+            loc: Location {
+                input,
+                line: line_no,
+            },
+            time: None,
+            level: Some(if failed { Level::Error } else { Level::Info }),
+            source: None,
+            message: t.to_string(),
+            fields: Vec::new(),
+            excerpt: excerpt(t),
+            groups: Vec::new(),
+        });
+    }
+}
+
+/// Recovers complete store/region objects from damaged or excerpted JSON.
+fn salvage(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) -> u64 {
+    let s = text.s;
+    let mut n = 0;
+    let mut pos = from;
+    let mut attempts = 0;
+    while let Some(p) = s[pos..].find('{') {
+        attempts += 1;
+        if attempts > 20_000 {
+            break;
+        }
+        let at = pos + p;
+        let mut it = serde_json::Deserializer::from_str(&s[at..]).into_iter::<Value>();
+        if let Some(Ok(Value::Object(m))) = it.next() {
+            let end = at + it.byte_offset();
+            if m.contains_key("store") && m.contains_key("status") {
+                if let Some(st) = store_from(&m, text, at, end, input) {
+                    out.stores.push(st);
+                    n += 1;
+                }
+                pos = end;
+                continue;
+            }
+            if m.contains_key("peers") && m.contains_key("id") {
+                if let Some(r) = region_from(&m, text, at, end, input) {
+                    out.regions.push(r);
+                    n += 1;
+                }
+                pos = end;
+                continue;
+            }
+        }
+        pos = at + 1;
+    }
+    n
+}
+
+fn take_document(
+    v: &Value,
+    text: &Text<'_>,
+    start: usize,
+    end: usize,
+    input: InputId,
+    out: &mut PdctlOutput,
+) {
+    let Value::Object(m) = v else {
+        return;
+    };
+    if let Some(Value::Array(stores)) = m.get("stores") {
+        let mut cursor = start;
+        for s in stores {
+            if let Value::Object(sm) = s {
+                if let Some(st) = store_from(sm, text, cursor, end, input) {
+                    cursor = text
+                        .find_key_num("id", st.id.0, cursor, end)
+                        .map_or(cursor, |p| p + 1);
+                    out.stores.push(st);
+                }
+            }
+        }
+    } else if m.contains_key("store") && m.contains_key("status") {
+        if let Some(st) = store_from(m, text, start, end, input) {
+            out.stores.push(st);
+        }
+    } else if let Some(Value::Array(regions)) = m.get("regions") {
+        let mut cursor = start;
+        for r in regions {
+            if let Value::Object(rm) = r {
+                if let Some(reg) = region_from(rm, text, cursor, end, input) {
+                    cursor = text
+                        .find_key_num("id", reg.id.0, cursor, end)
+                        .map_or(cursor, |p| p + 1);
+                    out.regions.push(reg);
+                }
+            }
+        }
+    } else if m.contains_key("peers") && m.contains_key("id") {
+        if let Some(reg) = region_from(m, text, start, end, input) {
+            out.regions.push(reg);
+        }
+    } else if is_config(m) {
+        let mut values = BTreeMap::new();
+        flatten("", v, &mut values);
+        out.configs.push(PdConfig {
+            values,
+            loc: Location {
+                input,
+                line: text.line_of(start),
+            },
+        });
+    }
+}
+
+pub fn is_config(m: &Map<String, Value>) -> bool {
+    m.contains_key("replication")
+        || m.contains_key("schedule")
+        || m.contains_key("max-replicas")
+        || m.contains_key("merge-schedule-limit")
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+fn u64_of(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn i64_of(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `"3.581TiB"`, `"288.9MiB"`, `"0B"`, `"17 GiB"`, `"102 GB"` → bytes.
+pub fn parse_byte_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024f64.powi(2),
+        "GiB" => 1024f64.powi(3),
+        "TiB" => 1024f64.powi(4),
+        "PiB" => 1024f64.powi(5),
+        "EiB" => 1024f64.powi(6),
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "PB" => 1e15,
+        _ => return None,
+    };
+    Some((n * mult) as u64)
+}
+
+fn store_from(
+    m: &Map<String, Value>,
+    text: &Text<'_>,
+    from: usize,
+    until: usize,
+    input: InputId,
+) -> Option<Store> {
+    let Value::Object(st) = m.get("store")? else {
+        return None;
+    };
+    let status = match m.get("status") {
+        Some(Value::Object(s)) => Some(s),
+        _ => None,
+    };
+    let id = u64_of(st.get("id")).or_else(|| status.and_then(|s| u64_of(s.get("store_id"))))?;
+    let state = match st.get("state_name") {
+        Some(Value::String(s)) => StoreState::parse(s),
+        _ => StoreState::from_code(i64_of(st.get("state")).unwrap_or(0)),
+    };
+    let labels = match st.get("labels") {
+        Some(Value::Array(ls)) => ls
+            .iter()
+            .filter_map(|l| {
+                Some((
+                    l.get("key")?.as_str()?.to_string(),
+                    l.get("value")?.as_str()?.to_string(),
+                ))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let size = |k: &str| {
+        status
+            .and_then(|s| s.get(k))
+            .and_then(|v| v.as_str().and_then(parse_byte_size).or_else(|| v.as_u64()))
+    };
+    let last_heartbeat = status
+        .and_then(|s| s.get("last_heartbeat_ts"))
+        .and_then(Value::as_str)
+        .and_then(super::time::parse_rfc3339);
+    let line_off = text.find_key_num("id", id, from, until).unwrap_or(from);
+    Some(Store {
+        id: StoreId(id),
+        address: st.get("address").and_then(Value::as_str).map(String::from),
+        state,
+        node_state: i64_of(st.get("node_state")),
+        labels,
+        version: st.get("version").and_then(Value::as_str).map(String::from),
+        capacity: size("capacity"),
+        available: size("available"),
+        region_count: status.and_then(|s| u64_of(s.get("region_count"))),
+        leader_count: status.and_then(|s| u64_of(s.get("leader_count"))),
+        last_heartbeat,
+        loc: Location {
+            input,
+            line: text.line_of(line_off),
+        },
+    })
+}
+
+fn peer_from(v: &Value) -> Option<Peer> {
+    let m = v.as_object()?;
+    let store_id = u64_of(m.get("store_id"))?;
+    Some(Peer {
+        id: u64_of(m.get("id")).map(PeerId),
+        store_id: StoreId(store_id),
+        role: PeerRole::parse(
+            m.get("role_name").and_then(Value::as_str),
+            i64_of(m.get("role")),
+            m.get("is_learner").and_then(Value::as_bool).unwrap_or(false),
+        ),
+    })
+}
+
+fn region_from(
+    m: &Map<String, Value>,
+    text: &Text<'_>,
+    from: usize,
+    until: usize,
+    input: InputId,
+) -> Option<Region> {
+    let id = u64_of(m.get("id"))?;
+    let peers: Vec<Peer> = match m.get("peers") {
+        Some(Value::Array(ps)) => ps.iter().filter_map(peer_from).collect(),
+        _ => Vec::new(),
+    };
+    // PD prints a leaderless region's leader as `{"role_name":"Voter"}`: no store_id.
+    let leader = m.get("leader").and_then(peer_from);
+    let down_peers = match m.get("down_peers") {
+        Some(Value::Array(ds)) => ds
+            .iter()
+            .filter_map(|d| {
+                let p = peer_from(d.get("peer")?)?;
+                Some((p, u64_of(d.get("down_seconds"))))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let pending_peers = match m.get("pending_peers") {
+        Some(Value::Array(ps)) => ps.iter().filter_map(peer_from).collect(),
+        _ => Vec::new(),
+    };
+    let id_off = text.find_key_num("id", id, from, until).unwrap_or(from);
+    let leader_line = memchr::memmem::find(&text.s.as_bytes()[id_off..until], b"\"leader\"")
+        .map(|p| text.line_of(id_off + p));
+    Some(Region {
+        id: RegionId(id),
+        peers,
+        leader,
+        down_peers,
+        pending_peers,
+        approximate_size: i64_of(m.get("approximate_size")),
+        approximate_keys: i64_of(m.get("approximate_keys")),
+        loc: Location {
+            input,
+            line: text.line_of(id_off),
+        },
+        leader_line,
+    })
+}
+
+/// The text of a line of a pd-ctl file, for evidence.
+pub fn line_text(data: &str, line: u64) -> String {
+    excerpt(Text::new(data).line_text(line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGION_STORE_5: &str = r#"$ tiup ctl:v5.2.1 pd -u http://pd-ip:2379 region store 5
+{ "count": 1, "regions": [ { "id": 434317, "peers": [ {"store_id":1,"role_name":"Voter"}, {"store_id":4,"role_name":"Voter"}, {"store_id":5,"role_name":"Voter"}, {"store_id":390553,"role_name":"Learner"}, {"store_id":390554,"role_name":"Learner"} ], "leader": {"role_name":"Voter"} } ] }
+"#;
+
+    #[test]
+    fn leaderless_region_from_pasted_session() {
+        let out = parse(REGION_STORE_5, InputId(0));
+        assert_eq!(out.regions.len(), 1);
+        let r = &out.regions[0];
+        assert_eq!(r.id, RegionId(434317));
+        assert!(r.leader.is_none());
+        assert_eq!(r.peers.len(), 5);
+        assert_eq!(r.peers[3].role, PeerRole::Learner);
+        assert_eq!(r.loc.line, 2);
+        assert_eq!(out.ctl_version.unwrap().0, Version::new(5, 2, 1));
+        assert_eq!(out.pd_addrs, vec!["pd-ip:2379".to_string()]);
+    }
+
+    #[test]
+    fn store_with_state_code_and_sizes() {
+        let j = r#"{
+  "store": { "id": 5, "address": "10.203.93.36:20160", "state": 1, "version": "5.2.1", "state_name": "Offline" },
+  "status": { "capacity": "0B", "available": "0B", "leader_count": 0, "region_count": 0,
+              "last_heartbeat_ts": "2022-03-29T09:24:05.511041818+08:00" }
+}
+Success!
+"#;
+        let out = parse(j, InputId(0));
+        assert_eq!(out.stores.len(), 1);
+        let s = &out.stores[0];
+        assert!(s.is_offline());
+        assert_eq!(s.capacity, Some(0));
+        assert_eq!(s.loc.line, 2);
+        assert_eq!(out.answers.len(), 1);
+    }
+
+    #[test]
+    fn excerpt_starting_mid_object_and_truncated() {
+        let j = r#">>pd-ctl store check offline
+"stores": [
+    {
+      "store": { "id": 1531026, "state": 1, "state_name": "Offline" },
+      "status": { "capacity": "3.125TiB", "available": "3.043TiB", "region_count": 7 }
+    },
+    {
+      "store": { "id": 7, "state_name": "Up" },
+      "status": { "capaci"#;
+        let out = parse(j, InputId(0));
+        assert_eq!(out.stores.len(), 1);
+        assert!(out.problem.is_some());
+        assert_eq!(out.stores[0].capacity, Some(3_435_973_836_800));
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("0B"), Some(0));
+        assert_eq!(parse_byte_size("288.9MiB"), Some(302_933_606));
+        assert_eq!(parse_byte_size("17 GiB"), Some(17 << 30));
+        assert_eq!(parse_byte_size("102 GB"), Some(102_000_000_000));
+        assert_eq!(parse_byte_size("n/a"), None);
+    }
+
+    #[test]
+    fn config_show_flattened() {
+        let j = r#"» config show
+{ "replication": { "max-replicas": 3 }, "schedule": { "high-space-ratio": 0.6, "merge-schedule-limit": 8 } }
+"#;
+        let out = parse(j, InputId(0));
+        assert_eq!(out.configs.len(), 1);
+        assert_eq!(out.configs[0].get_f64("schedule.high-space-ratio"), Some(0.6));
+        assert_eq!(out.configs[0].get_f64("max-replicas"), Some(3.0));
+    }
+}

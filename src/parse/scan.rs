@@ -1,0 +1,508 @@
+//! The hot path: one pass over a log's bytes. Every line is classified (entry head,
+//! continuation, or unparsed) with a few byte comparisons; only lines that hit a prefilter
+//! needle are parsed in full and kept as [`LogEvent`]s. Large files are cut at line ends and
+//! the chunks run in parallel; the result does not depend on the number of threads.
+
+use super::{crdb_log, jsonlog, legacy, unified};
+use crate::bundle::Kind;
+use crate::model::{InputId, Level, Location, LogEvent};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// How the lines of a log are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Unified,
+    Legacy,
+    Json,
+    Crdb,
+}
+
+impl LogFormat {
+    #[inline]
+    pub fn is_head(self, line: &[u8]) -> bool {
+        match self {
+            LogFormat::Unified => unified::is_head(line),
+            LogFormat::Legacy => legacy::is_head(line),
+            LogFormat::Json => jsonlog::is_head(line),
+            LogFormat::Crdb => crdb_log::is_head(line),
+        }
+    }
+}
+
+/// A set of literal needles; each belongs to a group (a rule's matcher or a built-in fact
+/// extractor), optionally restricted to some input kinds.
+#[derive(Clone, Debug)]
+pub struct NeedleGroup {
+    pub needles: Vec<String>,
+    pub kinds: Option<Vec<Kind>>,
+}
+
+/// All needles of all groups in one automaton.
+pub struct Prefilter {
+    ac: Option<AhoCorasick>,
+    /// pattern index → group id
+    pattern_group: Vec<u32>,
+    groups: Vec<NeedleGroup>,
+}
+
+impl Prefilter {
+    pub fn new(groups: Vec<NeedleGroup>) -> Prefilter {
+        let mut pats = Vec::new();
+        let mut pattern_group = Vec::new();
+        for (gi, g) in groups.iter().enumerate() {
+            for n in &g.needles {
+                if !n.is_empty() {
+                    pats.push(n.as_bytes().to_vec());
+                    pattern_group.push(gi as u32);
+                }
+            }
+        }
+        let ac = if pats.is_empty() {
+            None
+        } else {
+            // Standard match kind so that overlapping needles can all be reported per line.
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&pats)
+                .ok()
+        };
+        Prefilter {
+            ac,
+            pattern_group,
+            groups,
+        }
+    }
+
+    pub fn groups(&self) -> &[NeedleGroup] {
+        &self.groups
+    }
+
+    /// Every needle, unique and sorted (for `rules needles` and benchmarks).
+    pub fn all_needles(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.needles.iter().cloned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn group_applies(&self, g: u32, kind: Kind) -> bool {
+        match &self.groups[g as usize].kinds {
+            None => true,
+            Some(ks) => ks.contains(&kind),
+        }
+    }
+
+    /// The groups a single line hits, sorted and unique.
+    fn line_groups(&self, line: &[u8], kind: Kind) -> Vec<u32> {
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
+        let mut gs: Vec<u32> = ac
+            .find_overlapping_iter(line)
+            .map(|m| self.pattern_group[m.pattern().as_usize()])
+            .filter(|&g| self.group_applies(g, kind))
+            .collect();
+        gs.sort_unstable();
+        gs.dedup();
+        gs
+    }
+}
+
+/// Per-minute counts of warnings and errors, keyed by unix minute.
+pub type LevelMinutes = BTreeMap<i64, [u32; 2]>;
+
+/// What scanning a log yields.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    pub lines: u64,
+    pub records: u64,
+    pub unparsed_lines: u64,
+    pub events: Vec<LogEvent>,
+    /// How many lines hit each group (kept events are capped, counts are not).
+    pub group_counts: BTreeMap<u32, u64>,
+    pub first_time: Option<DateTime<FixedOffset>>,
+    pub last_time: Option<DateTime<FixedOffset>>,
+}
+
+/// Events kept per group and file; beyond this only counts grow, so memory stays bounded.
+pub const MAX_EVENTS_PER_GROUP: usize = 2000;
+
+const CHUNK: usize = 8 << 20;
+
+/// Parameters of a scan that stay fixed for one file.
+pub struct ScanCtx<'a> {
+    pub input: InputId,
+    pub kind: Kind,
+    pub format: LogFormat,
+    pub prefilter: &'a Prefilter,
+    /// Zone assumed for formats without one (legacy TiKV/PD).
+    pub assume_tz: FixedOffset,
+}
+
+pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
+    if data.len() <= CHUNK {
+        let mut out = scan_chunk(data, 0, true, ctx);
+        finish(&mut out);
+        return out;
+    }
+    let chunks = split_chunks(data, CHUNK);
+    let parts: Vec<ScanOutput> = chunks
+        .par_iter()
+        .enumerate()
+        .map(|(i, &(s, e))| scan_chunk(&data[s..e], 0, i == 0, ctx))
+        .collect();
+    let mut out = ScanOutput::default();
+    let mut line_base = 0u64;
+    for mut p in parts {
+        for ev in &mut p.events {
+            ev.loc.line += line_base;
+        }
+        line_base += p.lines;
+        out.lines += p.lines;
+        out.records += p.records;
+        out.unparsed_lines += p.unparsed_lines;
+        out.events.append(&mut p.events);
+        for (g, c) in p.group_counts {
+            *out.group_counts.entry(g).or_default() += c;
+        }
+        out.first_time = min_opt(out.first_time, p.first_time);
+        out.last_time = max_opt(out.last_time, p.last_time);
+    }
+    finish(&mut out);
+    out
+}
+
+fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Caps the kept events per group (first ones win, in line order).
+fn finish(out: &mut ScanOutput) {
+    let mut kept: BTreeMap<u32, usize> = BTreeMap::new();
+    out.events.retain(|ev| {
+        let mut keep = false;
+        for g in &ev.groups {
+            let n = kept.entry(*g).or_default();
+            if *n < MAX_EVENTS_PER_GROUP {
+                *n += 1;
+                keep = true;
+            }
+        }
+        keep
+    });
+}
+
+/// Cuts `data` into ranges of about `size` bytes, each ending after a `\n` (or at the end).
+pub fn split_chunks(data: &[u8], size: usize) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let mut end = (start + size).min(data.len());
+        if end < data.len() {
+            end = match memchr::memchr(b'\n', &data[end..]) {
+                Some(p) => end + p + 1,
+                None => data.len(),
+            };
+        }
+        v.push((start, end));
+        start = end;
+    }
+    v
+}
+
+fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) -> ScanOutput {
+    let mut out = ScanOutput::default();
+    // 1. Needle hits over the whole chunk (SIMD-accelerated), as line-start offsets.
+    let mut hit_offsets: Vec<usize> = Vec::new();
+    if let Some(ac) = &ctx.prefilter.ac {
+        for m in ac.find_iter(data) {
+            let g = ctx.prefilter.pattern_group[m.pattern().as_usize()];
+            if !ctx.prefilter.group_applies(g, ctx.kind) {
+                continue;
+            }
+            hit_offsets.push(m.start());
+        }
+    }
+    let mut next_hit = 0usize;
+
+    // 2. Walk lines.
+    let mut pos = 0usize;
+    let mut line_no = line_base;
+    let mut seen_head = !file_start;
+    let mut last_head: Option<(usize, usize)> = None; // (start, end) of the last head line
+    let mut first_head_line: Option<(usize, usize)> = None;
+    let mut last_head_line: Option<(usize, usize)> = None;
+    while pos < data.len() {
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |p| pos + p);
+        let mut line = &data[pos..end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        line_no += 1;
+        let head = ctx.format.is_head(line);
+        if head {
+            out.records += 1;
+            seen_head = true;
+            last_head = Some((pos, pos + line.len()));
+            if first_head_line.is_none() {
+                first_head_line = last_head;
+            }
+            last_head_line = last_head;
+        } else if !seen_head && !line.iter().all(|c| c.is_ascii_whitespace()) {
+            // Text before the first entry belongs to no entry.
+            out.unparsed_lines += 1;
+        } else if looks_like_broken_head(line, ctx.format) {
+            out.unparsed_lines += 1;
+        }
+        // Hits inside this line?
+        let line_end = end;
+        let mut hit = false;
+        while next_hit < hit_offsets.len() && hit_offsets[next_hit] < line_end {
+            if hit_offsets[next_hit] >= pos {
+                hit = true;
+            }
+            next_hit += 1;
+        }
+        if hit {
+            let groups = ctx.prefilter.line_groups(line, ctx.kind);
+            if !groups.is_empty() {
+                for g in &groups {
+                    *out.group_counts.entry(*g).or_default() += 1;
+                }
+                let head_line = if head {
+                    None
+                } else {
+                    last_head.map(|(s, e)| &data[s..e])
+                };
+                let ev = build_event(line, head_line, line_no, groups, ctx);
+                out.events.push(ev);
+            }
+        }
+        pos = end + 1;
+    }
+    out.lines = line_no - line_base;
+    if let Some((s, e)) = first_head_line {
+        out.first_time = head_time(&data[s..e], ctx);
+    }
+    if let Some((s, e)) = last_head_line {
+        out.last_time = head_time(&data[s..e], ctx);
+    }
+    out
+}
+
+/// A line that starts like an entry of this format (a bracketed date, a severity letter and a
+/// date) but failed the head test: a format we do not know yet, or damage.
+fn looks_like_broken_head(line: &[u8], format: LogFormat) -> bool {
+    match format {
+        LogFormat::Unified => {
+            line.len() > 5 && line[0] == b'[' && line[1..5].iter().all(u8::is_ascii_digit) && line.get(5) == Some(&b'/')
+        }
+        _ => false,
+    }
+}
+
+fn head_time(line: &[u8], ctx: &ScanCtx<'_>) -> Option<DateTime<FixedOffset>> {
+    let s = String::from_utf8_lossy(line);
+    match ctx.format {
+        LogFormat::Unified => super::time::parse_unified(s.get(1..)?),
+        LogFormat::Legacy => super::time::parse_naive_prefix(&s, ctx.assume_tz).map(|t| t.0),
+        LogFormat::Json => jsonlog::parse_line(&s).and_then(|l| l.time),
+        LogFormat::Crdb => crdb_log::parse_line(&s).and_then(|l| l.time),
+    }
+}
+
+/// Excerpts are cut to this many characters (report contract).
+pub const EXCERPT_CHARS: usize = 300;
+
+pub fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(EXCERPT_CHARS) {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
+    }
+}
+
+fn build_event(
+    line: &[u8],
+    head_line: Option<&[u8]>,
+    line_no: u64,
+    groups: Vec<u32>,
+    ctx: &ScanCtx<'_>,
+) -> LogEvent {
+    let text = String::from_utf8_lossy(line);
+    let mut ev = LogEvent {
+        loc: Location {
+            input: ctx.input,
+            line: line_no,
+        },
+        time: None,
+        level: None,
+        source: None,
+        message: String::new(),
+        fields: Vec::new(),
+        excerpt: excerpt(&text),
+        groups,
+    };
+    match head_line {
+        None => fill_from_head(&mut ev, &text, ctx),
+        Some(h) => {
+            // A continuation line: time and level come from its entry's head.
+            let h = String::from_utf8_lossy(h);
+            fill_from_head(&mut ev, &h, ctx);
+            ev.message = text.trim().to_string();
+            ev.fields.clear();
+        }
+    }
+    ev
+}
+
+fn fill_from_head(ev: &mut LogEvent, text: &str, ctx: &ScanCtx<'_>) {
+    match ctx.format {
+        LogFormat::Unified => {
+            if let Some(l) = unified::parse_line(text) {
+                ev.time = l.time;
+                ev.level = Some(l.level);
+                ev.source = Some(l.source.to_string());
+                ev.message = l.message.into_owned();
+                ev.fields = l
+                    .fields
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                return;
+            }
+        }
+        LogFormat::Legacy => {
+            if let Some(l) = legacy::parse_line(text, ctx.assume_tz) {
+                ev.time = l.time;
+                ev.level = Some(l.level);
+                ev.source = Some(l.source.to_string());
+                ev.message = l.message.to_string();
+                return;
+            }
+        }
+        LogFormat::Json => {
+            if let Some(l) = jsonlog::parse_line(text) {
+                ev.time = l.time;
+                ev.level = l.level;
+                ev.source = l.source;
+                ev.message = l.message;
+                ev.fields = l.fields;
+                return;
+            }
+        }
+        LogFormat::Crdb => {
+            if let Some(l) = crdb_log::parse_line(text) {
+                ev.time = l.time;
+                ev.level = Some(l.level);
+                ev.source = Some(l.source.to_string());
+                ev.message = l.message.to_string();
+                ev.fields = l.fields;
+                return;
+            }
+        }
+    }
+    ev.message = text.to_string();
+}
+
+/// Levels of interest for per-minute counting.
+pub fn level_slot(l: Level) -> Option<usize> {
+    match l {
+        Level::Warn => Some(0),
+        Level::Error | Level::Fatal => Some(1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pf(needles: &[&str]) -> Prefilter {
+        Prefilter::new(vec![NeedleGroup {
+            needles: needles.iter().map(|s| s.to_string()).collect(),
+            kinds: None,
+        }])
+    }
+
+    fn ctx(p: &Prefilter) -> ScanCtx<'_> {
+        ScanCtx {
+            input: InputId(0),
+            kind: Kind::TikvLog,
+            format: LogFormat::Unified,
+            prefilter: p,
+            assume_tz: FixedOffset::east_opt(0).unwrap(),
+        }
+    }
+
+    const LOG: &str = "[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\r\n\
+[2022/03/28 09:34:38.227 +08:00] [ERROR] [pd.rs:83] [\"Failed to send read flow statistics\"] [err=\"channel has been closed\"]\r\n\
+goroutine 1 [running]:\n\
+   0: KvService::batch_raft send response fail in a backtrace\n\
+[2022/03/28 09:34:55.711 +08:00] [INFO] [server.rs:1030] [\"hello\"]\n";
+
+    #[test]
+    fn counts_records_and_hits_with_crlf_and_continuations() {
+        let p = pf(&["KvService::batch_raft send response fail"]);
+        let out = scan_log(LOG.as_bytes(), &ctx(&p));
+        assert_eq!(out.lines, 5);
+        assert_eq!(out.records, 3);
+        assert_eq!(out.unparsed_lines, 0);
+        assert_eq!(out.events.len(), 2);
+        assert_eq!(out.events[0].loc.line, 1);
+        assert_eq!(out.events[0].field("err"), Some("RemoteStopped"));
+        assert!(!out.events[0].excerpt.ends_with('\r'));
+        // The continuation hit takes time and level from its head (line 2).
+        assert_eq!(out.events[1].loc.line, 4);
+        assert_eq!(out.events[1].level, Some(Level::Error));
+    }
+
+    #[test]
+    fn chunked_scan_matches_single_pass() {
+        let p = pf(&["batch_raft", "hello"]);
+        let big = LOG.repeat(50_000);
+        let whole = scan_chunk(big.as_bytes(), 0, true, &ctx(&p));
+        let out = scan_log(big.as_bytes(), &ctx(&p));
+        assert_eq!(out.records, whole.records);
+        assert_eq!(out.lines, whole.lines);
+        assert_eq!(out.group_counts, whole.group_counts);
+        let mut w = whole;
+        finish(&mut w);
+        let a: Vec<u64> = out.events.iter().map(|e| e.loc.line).collect();
+        let b: Vec<u64> = w.events.iter().map(|e| e.loc.line).collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn invalid_utf8_is_lossy_not_fatal() {
+        let p = pf(&["boom"]);
+        let mut data = b"[2022/03/28 09:34:38.062 +08:00] [WARN] [a.rs:1] [\"boom \xff\xfe\"]\n".to_vec();
+        data.extend_from_slice(b"\xff\xff garbage before nothing\n");
+        let out = scan_log(&data, &ctx(&p));
+        assert_eq!(out.events.len(), 1);
+        assert!(out.events[0].message.starts_with("boom"));
+    }
+
+    #[test]
+    fn split_chunks_ends_on_newlines() {
+        let data = b"aaaa\nbbbb\ncccc\ndd";
+        let c = split_chunks(data, 3);
+        assert_eq!(c, vec![(0, 5), (5, 10), (10, 15), (15, 17)]);
+    }
+}

@@ -1,0 +1,92 @@
+use super::{Summary, summary};
+use crate::analyze::{Analysis, InputReport};
+use crate::rules::{Entities, Finding, Step};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Evidence {
+    path: String,
+    line: u64,
+    excerpt: String,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    title: &'a str,
+    summary: &'a str,
+    entities: &'a Entities,
+    evidence: Vec<Evidence>,
+    remediation: &'a [Step],
+    references: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    tool: Tool,
+    inputs: &'a [InputReport],
+    findings: Vec<JsonFinding<'a>>,
+    summary: Summary,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
+    JsonFinding {
+        rule: &f.rule,
+        severity: f.severity.as_str(),
+        title: &f.title,
+        summary: &f.summary,
+        entities: &f.entities,
+        evidence: (0..f.evidence.len())
+            .map(|i| {
+                let (path, line, excerpt) = super::evidence_path(a, f, i);
+                Evidence {
+                    path,
+                    line,
+                    excerpt,
+                }
+            })
+            .collect(),
+        remediation: &f.remediation,
+        references: &f.references,
+    }
+}
+
+/// The report contract (`kvtriage.report/v1`), pretty-printed.
+pub fn json(a: &Analysis) -> String {
+    let r = Report {
+        schema: "kvtriage.report/v1",
+        tool: Tool {
+            name: "kvtriage",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        inputs: &a.inputs,
+        findings: a.findings.iter().map(|f| finding(a, f)).collect(),
+        summary: summary(a),
+        notes: &a.notes,
+    };
+    let mut s = serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// One finding per line, same object shape as in the JSON report.
+pub fn jsonl(a: &Analysis) -> String {
+    let mut out = String::new();
+    for f in &a.findings {
+        if let Ok(line) = serde_json::to_string(&finding(a, f)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}

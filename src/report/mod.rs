@@ -1,0 +1,82 @@
+//! Reporters: one module per output format. They read an [`Analysis`] and print; they know
+//! nothing of parsing.
+
+mod json;
+mod markdown;
+mod table;
+
+use crate::analyze::{Analysis, Status};
+use crate::rules::{Finding, Severity};
+
+pub use json::{json, jsonl};
+pub use markdown::markdown;
+pub use table::table;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+/// Counts shown in every format.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub inputs: usize,
+    pub failed_inputs: usize,
+}
+
+pub fn summary(a: &Analysis) -> Summary {
+    let count = |s: Severity| a.findings.iter().filter(|f| f.severity == s).count();
+    Summary {
+        critical: count(Severity::Critical),
+        warning: count(Severity::Warning),
+        info: count(Severity::Info),
+        inputs: a.inputs.len(),
+        failed_inputs: a
+            .inputs
+            .iter()
+            .filter(|i| i.status == Status::Failed)
+            .count(),
+    }
+}
+
+/// `path:line` of an evidence reference.
+pub fn evidence_path(a: &Analysis, f: &Finding, i: usize) -> (String, u64, String) {
+    let e = &f.evidence[i];
+    let path = a
+        .inputs
+        .get(e.loc.input.0)
+        .map(|r| r.path.clone())
+        .unwrap_or_default();
+    (path, e.loc.line, e.excerpt.clone().unwrap_or_default())
+}
+
+pub fn entities_text(f: &Finding) -> String {
+    let mut parts = Vec::new();
+    let e = &f.entities;
+    let join = |v: &[u64]| {
+        let mut s: Vec<String> = v.iter().take(6).map(u64::to_string).collect();
+        if v.len() > 6 {
+            s.push(format!("+{}", v.len() - 6));
+        }
+        s.join(",")
+    };
+    if !e.stores.is_empty() {
+        parts.push(format!("store {}", join(&e.stores)));
+    }
+    if !e.regions.is_empty() {
+        parts.push(format!("region {}", join(&e.regions)));
+    }
+    if !e.nodes.is_empty() {
+        parts.push(format!("node {}", e.nodes.join(",")));
+    }
+    if !e.ranges.is_empty() {
+        parts.push(format!("range {}", join(&e.ranges)));
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,409 @@
+//! Rules as data: loading `rules/*.toml`, the needles they give the prefilter, and turning
+//! matcher hits into rendered findings.
+
+mod builtin;
+pub mod finding;
+mod matchers;
+pub mod spec;
+mod template;
+
+pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
+pub use spec::RuleSpec;
+
+use crate::bundle::Kind;
+use crate::model::{Component, Facts, InputId, Version};
+use crate::parse::scan::NeedleGroup;
+use spec::{MatcherSpec, StepSpec};
+use std::collections::BTreeMap;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+/// What a matcher found, before templates are rendered.
+#[derive(Clone, Debug, Default)]
+pub struct Hit {
+    pub vars: BTreeMap<String, String>,
+    pub entities: Entities,
+    pub evidence: Vec<EvidenceRef>,
+    /// Overrides the rule's default severity (rules whose severity depends on evidence).
+    pub severity: Option<Severity>,
+}
+
+impl Hit {
+    pub fn var(&mut self, k: &str, v: impl ToString) {
+        self.vars.insert(k.to_string(), v.to_string());
+    }
+}
+
+/// A rule ready to run: its spec plus compiled parts.
+pub struct Rule {
+    pub spec: RuleSpec,
+    pub origin: String,
+    regex: Option<regex::Regex>,
+    /// Prefilter group ids by needle-set name (`main` for log-pattern needles).
+    groups: BTreeMap<String, u32>,
+}
+
+impl Rule {
+    pub fn group(&self, set: &str) -> Option<u32> {
+        self.groups.get(set).copied()
+    }
+}
+
+/// Per-input facts the engine needs besides the model.
+#[derive(Clone, Debug)]
+pub struct InputMeta {
+    pub kind: Kind,
+    pub node: Option<String>,
+    pub path: String,
+}
+
+/// Everything a matcher may read.
+pub struct EvalCtx<'a> {
+    pub facts: &'a Facts,
+    pub inputs: &'a [InputMeta],
+}
+
+impl EvalCtx<'_> {
+    pub fn input(&self, id: InputId) -> Option<&InputMeta> {
+        self.inputs.get(id.0)
+    }
+
+    /// Whether the bundle holds a full `pd-ctl store` list (not only single stores).
+    pub fn has_store_list(&self) -> bool {
+        self.inputs.iter().any(|m| m.kind == Kind::PdctlStores)
+    }
+
+    /// Node name of an input, or its path when the node is unknown.
+    pub fn node_or_path(&self, id: InputId) -> String {
+        match self.input(id) {
+            Some(m) => m.node.clone().unwrap_or_else(|| m.path.clone()),
+            None => String::new(),
+        }
+    }
+}
+
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Built-in fact needles (versions, restarts) come first in the group list.
+    pub fact_groups: BTreeMap<&'static str, u32>,
+    groups: Vec<NeedleGroup>,
+}
+
+/// Needles the analyser itself needs, whatever rules run.
+const FACT_NEEDLES: &[(&str, &[&str])] = &[
+    (
+        "version",
+        &["Release Version", "release-version", "Welcome to"],
+    ),
+];
+
+impl RuleSet {
+    /// The rules shipped in `rules/`, embedded at build time.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let specs = embedded::BUILTIN_RULES
+            .iter()
+            .map(|(name, text)| parse_rule(name, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        RuleSet::from_specs(specs)
+    }
+
+    pub fn from_specs(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet, RuleError> {
+        let mut groups: Vec<NeedleGroup> = Vec::new();
+        let mut fact_groups = BTreeMap::new();
+        for (name, needles) in FACT_NEEDLES {
+            fact_groups.insert(*name, groups.len() as u32);
+            groups.push(NeedleGroup {
+                needles: needles.iter().map(|s| s.to_string()).collect(),
+                kinds: None,
+            });
+        }
+        let mut rules = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (origin, spec) in specs {
+            let err = |m: String| RuleError::Invalid {
+                file: origin.clone(),
+                message: m,
+            };
+            if !seen.insert(spec.id.clone()) {
+                return Err(err(format!("duplicate rule id {}", spec.id)));
+            }
+            template::check(&spec.title).map_err(&err)?;
+            template::check(&spec.summary).map_err(&err)?;
+            for s in &spec.remediation {
+                template::check(&s.text).map_err(&err)?;
+                if let Some(c) = &s.command {
+                    template::check(c).map_err(&err)?;
+                }
+                if let Some(w) = &s.when {
+                    parse_gate(w).ok_or_else(|| err(format!("bad version gate {w:?}")))?;
+                }
+            }
+            let mut rule_groups = BTreeMap::new();
+            let mut add = |set: &str, needles: &[String], kinds: Option<&Vec<String>>| {
+                let kinds = match kinds {
+                    None => None,
+                    Some(ks) => Some(
+                        ks.iter()
+                            .map(|k| Kind::parse(k).ok_or_else(|| format!("unknown input kind {k:?}")))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                };
+                rule_groups.insert(set.to_string(), groups.len() as u32);
+                groups.push(NeedleGroup {
+                    needles: needles.to_vec(),
+                    kinds,
+                });
+                Ok::<(), String>(())
+            };
+            let mut regex = None;
+            match &spec.matcher {
+                MatcherSpec::LogPattern(lp) => {
+                    if lp.needles.is_empty() {
+                        return Err(err("log-pattern needs at least one needle".into()));
+                    }
+                    add("main", &lp.needles, lp.inputs.as_ref()).map_err(&err)?;
+                    if let Some(r) = &lp.regex {
+                        regex = Some(
+                            regex::Regex::new(r).map_err(|e| err(format!("bad regex: {e}")))?,
+                        );
+                    }
+                    if let Some(l) = &lp.min_level {
+                        crate::model::Level::parse(l)
+                            .ok_or_else(|| err(format!("unknown level {l:?}")))?;
+                    }
+                }
+                MatcherSpec::RegionCheck(rc) => {
+                    if !rc.related_needles.is_empty() {
+                        add("related", &rc.related_needles, None).map_err(&err)?;
+                    }
+                }
+                MatcherSpec::Builtin(b) => {
+                    if !builtin::exists(&b.name) {
+                        return Err(err(format!("unknown builtin matcher {:?}", b.name)));
+                    }
+                    for (set, needles) in &b.needles {
+                        add(set, needles, b.inputs.as_ref()).map_err(&err)?;
+                    }
+                }
+                MatcherSpec::StoreState(_) | MatcherSpec::ConfigCheck(_) => {}
+            }
+            rules.push(Rule {
+                spec,
+                origin,
+                regex,
+                groups: rule_groups,
+            });
+        }
+        Ok(RuleSet {
+            rules,
+            fact_groups,
+            groups,
+        })
+    }
+
+    pub fn needle_groups(&self) -> Vec<NeedleGroup> {
+        self.groups.clone()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.spec.id == id)
+    }
+
+    /// Runs every rule and renders the findings, sorted as the report contract says.
+    pub fn evaluate(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let hits = match &rule.spec.matcher {
+                MatcherSpec::LogPattern(lp) => matchers::log_pattern(rule, lp, rule.regex.as_ref(), ctx),
+                MatcherSpec::StoreState(s) => matchers::store_state(s, ctx),
+                MatcherSpec::RegionCheck(s) => matchers::region_check(rule, s, ctx),
+                MatcherSpec::ConfigCheck(s) => matchers::config_check(s, ctx),
+                MatcherSpec::Builtin(b) => builtin::run(&b.name, rule, ctx),
+            };
+            for hit in hits {
+                out.push(render(rule, hit, ctx.facts));
+            }
+        }
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.entities.sort_key().cmp(&b.entities.sort_key()))
+                .then_with(|| a.title.cmp(&b.title))
+        });
+        out
+    }
+}
+
+pub fn parse_rule(origin: &str, text: &str) -> Result<(String, RuleSpec), RuleError> {
+    toml::from_str::<RuleSpec>(text)
+        .map(|s| (origin.to_string(), s))
+        .map_err(|e| RuleError::Invalid {
+            file: origin.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// `tikv>=5.1` → (component, op, version).
+fn parse_gate(s: &str) -> Option<(Component, &str, Version)> {
+    let s = s.trim();
+    let (comp, rest) = s.split_at(s.find(['<', '>', '='])?);
+    let comp = match comp.trim() {
+        "tikv" => Component::Tikv,
+        "pd" => Component::Pd,
+        "tidb" => Component::Tidb,
+        "cockroach" | "crdb" => Component::Cockroach,
+        _ => return None,
+    };
+    let op_len = rest.find(|c: char| !matches!(c, '<' | '>' | '=')).unwrap_or(rest.len());
+    let (op, v) = rest.split_at(op_len);
+    if !matches!(op, "<" | "<=" | ">" | ">=" | "=" | "==") {
+        return None;
+    }
+    Some((comp, op, Version::parse(v)?))
+}
+
+fn component_name(c: Component) -> &'static str {
+    match c {
+        Component::Tikv => "TiKV",
+        Component::Pd => "PD",
+        Component::Tidb => "TiDB",
+        Component::Cockroach => "CockroachDB",
+    }
+}
+
+/// Which remediation steps apply, given the versions the bundle shows.
+fn select_steps<'a>(steps: &'a [StepSpec], facts: &Facts) -> Vec<(&'a StepSpec, Option<String>)> {
+    let mut out = Vec::new();
+    for s in steps {
+        let Some(gate) = s.when.as_deref().and_then(parse_gate) else {
+            out.push((s, None));
+            continue;
+        };
+        let (comp, op, want) = gate;
+        match facts.version(comp) {
+            Some(have) => {
+                let ok = match op {
+                    "<" => have < want,
+                    "<=" => have <= want,
+                    ">" => have > want,
+                    ">=" => have >= want,
+                    _ => have == want,
+                };
+                if ok {
+                    out.push((s, None));
+                }
+            }
+            None if s.assumed => out.push((
+                s,
+                Some(format!(
+                    " (assumed {} {op} {}: the bundle shows no {} version)",
+                    component_name(comp),
+                    want,
+                    component_name(comp)
+                )),
+            )),
+            None => {}
+        }
+    }
+    out
+}
+
+fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
+    // Addresses default to placeholders a person fills in.
+    let pd = facts
+        .pd_addrs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "<pd-addr>".into());
+    hit.vars.entry("pd".into()).or_insert(pd);
+    hit.vars.entry("tidb".into()).or_insert("<tidb-addr>".into());
+    hit.vars
+        .entry("data_dir".into())
+        .or_insert("<data-dir>".into());
+    let title = template::render(&rule.spec.title, &hit.vars).unwrap_or_else(|m| m);
+    let summary = template::render(&rule.spec.summary, &hit.vars).unwrap_or_else(|m| m);
+    let mut remediation = Vec::new();
+    for (s, assumed) in select_steps(&rule.spec.remediation, facts) {
+        // A step that needs an id the finding did not see is left out, never guessed.
+        let Ok(mut text) = template::render(&s.text, &hit.vars) else {
+            continue;
+        };
+        let command = match &s.command {
+            Some(c) => match template::render(c, &hit.vars) {
+                Ok(c) => Some(c),
+                Err(_) => continue,
+            },
+            None => None,
+        };
+        if let Some(a) = assumed {
+            text.push_str(&a);
+        }
+        remediation.push(Step {
+            text,
+            command,
+            risk: s.risk,
+        });
+    }
+    let mut entities = hit.entities;
+    entities.normalise();
+    // Matchers order evidence by importance; keep that order, drop repeats.
+    let mut seen = std::collections::BTreeSet::new();
+    let evidence: Vec<EvidenceRef> = hit
+        .evidence
+        .into_iter()
+        .filter(|e| seen.insert(e.loc))
+        .collect();
+    Finding {
+        rule: rule.spec.id.clone(),
+        severity: hit.severity.unwrap_or(rule.spec.severity),
+        title,
+        summary,
+        entities,
+        evidence,
+        remediation,
+        references: rule.spec.references.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load() {
+        let rs = RuleSet::builtin().unwrap();
+        assert!(rs.rules.len() >= 7);
+    }
+
+    #[test]
+    fn gates() {
+        let (c, op, v) = parse_gate("tikv>=5.1").unwrap();
+        assert_eq!((c, op, v), (Component::Tikv, ">=", Version::new(5, 1, 0)));
+        assert!(parse_gate("nope>=1").is_none());
+    }
+
+    #[test]
+    fn bad_rule_files_are_reported() {
+        let bad = r#"id = "x.y"
+severity = "warning"
+title = "t {nosuch}"
+summary = "s"
+[matcher]
+kind = "log-pattern"
+needles = ["a"]
+"#;
+        let spec = parse_rule("x.toml", bad).unwrap();
+        let e = RuleSet::from_specs(vec![spec]).err().unwrap();
+        assert!(e.to_string().contains("nosuch"));
+        assert!(parse_rule("y.toml", "id = 1").is_err());
+    }
+}
