@@ -3,7 +3,9 @@
 
 use crate::bundle::sniff::{SNIFF_BYTES, Sniffed, sniff};
 use crate::bundle::{self, Data, Kind, Source};
-use crate::model::{Component, Facts, InputId, Location, LogEvent, PdConfig, Region, Store, Version};
+use crate::model::{
+    Component, Facts, InputId, Location, LogEvent, PdConfig, Region, Store, Version,
+};
 use crate::parse::pdctl;
 use crate::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::rules::{EvalCtx, Finding, InputMeta, RuleSet};
@@ -199,7 +201,13 @@ fn process_source(
         Ok(d) => d,
         Err(reason) => return vec![failed(src, Kind::Unknown, 0, reason)],
     };
-    vec![process_bytes(&src.display, &data, prefilter, opts, version_group)]
+    vec![process_bytes(
+        &src.display,
+        &data,
+        prefilter,
+        opts,
+        version_group,
+    )]
 }
 
 fn process_bytes(
@@ -270,10 +278,10 @@ fn process_bytes(
                         report.reason = Some(format!("no {kind} JSON document found"));
                     }
                     for s in &out.stores {
-                        if let Some(v) = s.version.as_deref().and_then(Version::parse) {
-                            if !s.is_tiflash() {
-                                p.versions.push((Component::Tikv, v, s.loc.line));
-                            }
+                        if let Some(v) = s.version.as_deref().and_then(Version::parse)
+                            && !s.is_tiflash()
+                        {
+                            p.versions.push((Component::Tikv, v, s.loc.line));
                         }
                     }
                     if let Some((v, line)) = out.ctl_version {

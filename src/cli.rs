@@ -36,9 +36,7 @@ pub enum Command {
         rule: String,
     },
     /// Print shell completions.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
 }
@@ -142,7 +140,9 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         if std::io::stdin().is_terminal() {
-            anyhow::bail!("no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)");
+            anyhow::bail!(
+                "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
+            );
         }
         paths.push(PathBuf::from("-"));
     }
@@ -160,7 +160,9 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => {
+                is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         };
         let width = std::env::var("COLUMNS")
             .ok()
@@ -189,10 +191,10 @@ pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
     };
-    if let Some(t) = threshold {
-        if a.findings.iter().any(|f| f.severity >= t) {
-            return exit::FINDINGS;
-        }
+    if let Some(t) = threshold
+        && a.findings.iter().any(|f| f.severity >= t)
+    {
+        return exit::FINDINGS;
     }
     if strict && a.inputs.iter().any(|i| i.status == Status::Failed) {
         return exit::INPUTS_FAILED;
@@ -279,15 +281,28 @@ fn cmd_explain(id: &str) -> anyhow::Result<u8> {
         out.push_str("\nRemediation (placeholders are filled from the bundle):\n");
         for (i, s) in r.spec.remediation.iter().enumerate() {
             let risk = serde_json::to_string(&s.risk)?;
-            let gate = s.when.as_deref().map(|w| format!(" [when {w}]")).unwrap_or_default();
-            out.push_str(&format!("  {}. ({}){} {}\n", i + 1, risk.trim_matches('"'), gate, s.text));
+            let gate = s
+                .when
+                .as_deref()
+                .map(|w| format!(" [when {w}]"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {}. ({}){} {}\n",
+                i + 1,
+                risk.trim_matches('"'),
+                gate,
+                s.text
+            ));
             if let Some(c) = &s.command {
                 out.push_str(&format!("       $ {c}\n"));
             }
         }
     }
     if !r.spec.references.is_empty() {
-        out.push_str(&format!("\nReferences:\n  {}\n", r.spec.references.join("\n  ")));
+        out.push_str(&format!(
+            "\nReferences:\n  {}\n",
+            r.spec.references.join("\n  ")
+        ));
     }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(exit::OK)

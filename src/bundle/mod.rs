@@ -59,7 +59,11 @@ pub fn discover(args: &[PathBuf]) -> Vec<Source> {
         let shown = arg.to_string_lossy().trim_end_matches('/').to_string();
         match fs::metadata(arg) {
             Ok(m) if m.is_dir() => {
-                let prefix = if multi { format!("{shown}/") } else { String::new() };
+                let prefix = if multi {
+                    format!("{shown}/")
+                } else {
+                    String::new()
+                };
                 let before = out.len();
                 walk(arg, &prefix, &mut out);
                 if out.len() == before {

@@ -20,11 +20,11 @@ pub fn node_from_path(path: &str) -> Option<String> {
     let host = parts.iter().find(|p| is_ipv4(p));
     if let Some(host) = host {
         for p in &parts {
-            if let Some((comp, port)) = p.rsplit_once('-') {
-                if matches!(comp, "tikv" | "pd" | "tidb" | "tiflash") && port.parse::<u16>().is_ok()
-                {
-                    return Some(format!("{host}:{port}"));
-                }
+            if let Some((comp, port)) = p.rsplit_once('-')
+                && matches!(comp, "tikv" | "pd" | "tidb" | "tiflash")
+                && port.parse::<u16>().is_ok()
+            {
+                return Some(format!("{host}:{port}"));
             }
         }
     }

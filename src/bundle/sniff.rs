@@ -59,7 +59,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
         return Sniffed::Skip("empty file".into());
     }
     if let Some(m) = compressed_magic(head) {
-        return Sniffed::Skip(format!("{m} data (compressed or archive input is not read here)"));
+        return Sniffed::Skip(format!(
+            "{m} data (compressed or archive input is not read here)"
+        ));
     }
     if is_binary(head) {
         return Sniffed::Skip("binary file".into());
@@ -71,8 +73,10 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
     // Logs: count heads of each format in the first lines.
     let mut counts = [0usize; 4];
     let mut seen = 0;
+    let mut first_head = None;
     for l in lines(head).take(200) {
         seen += 1;
+        let before = counts;
         if unified::is_head(l) {
             counts[0] += 1;
         } else if legacy::is_head(l) {
@@ -82,10 +86,17 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
         } else if jsonlog::is_head(l) {
             counts[3] += 1;
         }
+        if seen == 1 && counts != before {
+            first_head = counts.iter().zip(before).position(|(a, b)| *a != b);
+        }
     }
     let best = (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0);
     // A log needs a few heads, or heads making up much of a short file.
-    if counts[best] >= 3 || (counts[best] > 0 && counts[best] * 3 >= seen) {
+    // A log needs a few heads, heads making up much of a short file, or a file that starts with
+    // one (a short excerpt with a multi-line banner or backtrace).
+    if counts[best] >= 3
+        || (counts[best] > 0 && (counts[best] * 3 >= seen || first_head == Some(best)))
+    {
         let format = [
             LogFormat::Unified,
             LogFormat::Legacy,
@@ -177,9 +188,19 @@ fn tidb_family_kind(name: &str, head: &[u8]) -> Kind {
         "2pc.go",
         "txn.go",
     ];
-    let pd = PD_SRC.iter().map(|s| text.matches(s).count()).sum::<usize>();
-    let tidb = TIDB_SRC.iter().map(|s| text.matches(s).count()).sum::<usize>();
-    if tidb > pd { Kind::TidbLog } else { Kind::PdLog }
+    let pd = PD_SRC
+        .iter()
+        .map(|s| text.matches(s).count())
+        .sum::<usize>();
+    let tidb = TIDB_SRC
+        .iter()
+        .map(|s| text.matches(s).count())
+        .sum::<usize>();
+    if tidb > pd {
+        Kind::TidbLog
+    } else {
+        Kind::PdLog
+    }
 }
 
 fn crdb_table_kind(text: &str) -> Option<Kind> {
@@ -200,7 +221,10 @@ fn crdb_table_kind(text: &str) -> Option<Kind> {
 fn json_kind(text: &str) -> Option<Kind> {
     let start = text.lines().position(|l| {
         let t = l.trim_start();
-        t.starts_with('{') || t.starts_with('[') || t.starts_with("\"stores\"") || t.starts_with("\"regions\"")
+        t.starts_with('{')
+            || t.starts_with('[')
+            || t.starts_with("\"stores\"")
+            || t.starts_with("\"regions\"")
     })?;
     let body: String = text.lines().skip(start).collect::<Vec<_>>().join("\n");
     let has = |k: &str| body.contains(&format!("\"{k}\""));
@@ -220,8 +244,7 @@ fn json_kind(text: &str) -> Option<Kind> {
     if has("peers") && has("id") {
         return Some(Kind::PdctlRegion);
     }
-    if has("replication") || has("schedule") || has("max-replicas") || has("merge-schedule-limit")
-    {
+    if has("replication") || has("schedule") || has("max-replicas") || has("merge-schedule-limit") {
         return Some(Kind::PdctlConfig);
     }
     if t.starts_with('[') {
@@ -249,7 +272,11 @@ fn is_prometheus_text(text: &str) -> bool {
             .unwrap_or(l.len());
         if name_end > 0 && l[name_end..].starts_with(['{', ' ']) {
             let value = l.rsplit(' ').next().unwrap_or("");
-            if value.parse::<f64>().is_ok() || l.rsplit(' ').nth(1).is_some_and(|v| v.parse::<f64>().is_ok()) {
+            if value.parse::<f64>().is_ok()
+                || l.rsplit(' ')
+                    .nth(1)
+                    .is_some_and(|v| v.parse::<f64>().is_ok())
+            {
                 samples += 1;
             }
         }
@@ -264,13 +291,25 @@ mod tests {
     #[test]
     fn logs_by_content() {
         let tikv = b"[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n";
-        assert_eq!(sniff("x", tikv), Sniffed::Log(Kind::TikvLog, LogFormat::Unified));
+        assert_eq!(
+            sniff("x", tikv),
+            Sniffed::Log(Kind::TikvLog, LogFormat::Unified)
+        );
         let pd = b"[2024/07/22 20:03:04.264 +08:00] [INFO] [operator_controller.go:620] [\"send schedule command\"] [region-id=1]\n";
-        assert_eq!(sniff("output.txt", pd), Sniffed::Log(Kind::PdLog, LogFormat::Unified));
+        assert_eq!(
+            sniff("output.txt", pd),
+            Sniffed::Log(Kind::PdLog, LogFormat::Unified)
+        );
         let old = b"2018/03/16 09:30:27.997 tikv-server.rs:121: [INFO] start prometheus client\n";
-        assert_eq!(sniff("x", old), Sniffed::Log(Kind::TikvLog, LogFormat::Legacy));
+        assert_eq!(
+            sniff("x", old),
+            Sniffed::Log(Kind::TikvLog, LogFormat::Legacy)
+        );
         let crdb = "I220202 20:51:24.672435 2867 1@server/drain.go:210 ⋮ [n1,server drain process] 320  drain remaining: 0\n";
-        assert_eq!(sniff("x", crdb.as_bytes()), Sniffed::Log(Kind::CrdbLog, LogFormat::Crdb));
+        assert_eq!(
+            sniff("x", crdb.as_bytes()),
+            Sniffed::Log(Kind::CrdbLog, LogFormat::Crdb)
+        );
     }
 
     #[test]
@@ -284,7 +323,10 @@ mod tests {
     #[test]
     fn skips() {
         assert_eq!(sniff("a", b""), Sniffed::Skip("empty file".into()));
-        assert_eq!(sniff("a", b"\x00\x01\x02"), Sniffed::Skip("binary file".into()));
+        assert_eq!(
+            sniff("a", b"\x00\x01\x02"),
+            Sniffed::Skip("binary file".into())
+        );
         assert!(matches!(sniff("a", b"hello world\n"), Sniffed::Skip(_)));
     }
 }

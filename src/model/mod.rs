@@ -7,7 +7,7 @@ mod pd;
 
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
 pub use log::{Level, LogEvent};
-pub use pd::{Peer, PdConfig, PeerRole, Region, Store, StoreState};
+pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
 
 use std::collections::BTreeMap;
 
@@ -35,7 +35,11 @@ pub struct Version {
 
 impl Version {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Version { major, minor, patch }
+        Version {
+            major,
+            minor,
+            patch,
+        }
     }
 
     /// Parses `v5.2.1`, `5.2.1`, `v4.0.0-beta.1-35-g91a1cc12-dirty`, `6.1`; `None` for `None`,
@@ -47,7 +51,11 @@ impl Version {
         let major = it.next()?.parse().ok()?;
         let minor = it.next().map_or(Some(0), |m| m.parse().ok())?;
         let patch = it.next().map_or(Some(0), |p| p.parse().ok())?;
-        Some(Version { major, minor, patch })
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
     }
 }
 
@@ -93,7 +101,10 @@ impl Facts {
     }
 
     pub fn note_version(&mut self, c: Component, version: Version, loc: Location) {
-        self.versions.entry(c).or_default().push(SeenVersion { version, loc });
+        self.versions
+            .entry(c)
+            .or_default()
+            .push(SeenVersion { version, loc });
     }
 
     /// The latest snapshot of each store id (later inputs and later records win).
@@ -117,6 +128,9 @@ impl Facts {
     /// A PD config value by dotted key (`schedule.max-replicas` or plain `max-replicas`);
     /// the last config seen wins.
     pub fn config(&self, key: &str) -> Option<(&serde_json::Value, Location)> {
-        self.configs.iter().rev().find_map(|c| c.get(key).map(|v| (v, c.loc)))
+        self.configs
+            .iter()
+            .rev()
+            .find_map(|c| c.get(key).map(|v| (v, c.loc)))
     }
 }

@@ -91,7 +91,11 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
         channel = Some((pos, pos + at));
         pos += at + 1;
     }
-    let src_end = pos + b[pos..].iter().position(|&c| c == b' ').unwrap_or(b.len() - pos);
+    let src_end = pos
+        + b[pos..]
+            .iter()
+            .position(|&c| c == b' ')
+            .unwrap_or(b.len() - pos);
     let source = line.get(pos..src_end).unwrap_or("");
     pos = src_end;
 
@@ -491,7 +495,9 @@ mod tests {
         assert_eq!(field(&l, "cont"), Some("="));
         assert_eq!(field(&l, "event"), None);
         assert_eq!(field(&l, "ev.Timestamp"), Some("1610833757080706620"));
-        let l = p(r#"I210116 21:49:17.080713 14 1@util/log/event_log.go:32 ⋮ [] 32 |pe":"node_restart"}"#);
+        let l = p(
+            r#"I210116 21:49:17.080713 14 1@util/log/event_log.go:32 ⋮ [] 32 |pe":"node_restart"}"#,
+        );
         assert_eq!(field(&l, "cont"), Some("|"));
         assert_eq!(l.message, r#"pe":"node_restart"}"#);
         assert_eq!(field(&l, "event"), None);
@@ -545,7 +551,10 @@ mod tests {
         let l = p(
             "I210323 20:21:04.621132 113397 5@sql/conn.go:1 ⋮ [n1,client=‹[::1]:50812›,hostnossl,user=root] 14  hello",
         );
-        assert_eq!(field(&l, "tags"), Some("n1,client=‹[::1]:50812›,hostnossl,user=root"));
+        assert_eq!(
+            field(&l, "tags"),
+            Some("n1,client=‹[::1]:50812›,hostnossl,user=root")
+        );
         assert_eq!(l.message, "hello");
     }
 
@@ -559,7 +568,9 @@ mod tests {
         assert_eq!(field(&l, "redactable"), None);
         assert_eq!(field(&l, "node"), None);
         assert_eq!(l.message, "connection is now healthy");
-        let l = p("I251008 15:54:42.622586 1 cli/rpc_node_shutdown.go:184  [-] 2  drain details: tenant servers: 3");
+        let l = p(
+            "I251008 15:54:42.622586 1 cli/rpc_node_shutdown.go:184  [-] 2  drain details: tenant servers: 3",
+        );
         assert_eq!(l.source, "cli/rpc_node_shutdown.go:184");
         assert_eq!(field(&l, "counter"), Some("2"));
         assert_eq!(l.message, "drain details: tenant servers: 3");
@@ -592,9 +603,7 @@ mod tests {
 
     #[test]
     fn v1_plain_with_tags_number_is_message() {
-        let l = p(
-            "I200207 16:33:54.408412 14 server/node.go:388  [n?] new node allocated ID 2",
-        );
+        let l = p("I200207 16:33:54.408412 14 server/node.go:388  [n?] new node allocated ID 2");
         assert_eq!(l.source, "server/node.go:388");
         assert_eq!(l.message, "new node allocated ID 2");
         assert_eq!(field(&l, "tags"), Some("n?"));
@@ -617,7 +626,10 @@ mod tests {
             "I191227 02:56:23.036382 17 storage/engine/rocksdb.go:120  [db/db_impl_compaction_flush.cc:2097] Calling FlushMemTableToOutputFile",
         );
         assert_eq!(field(&l, "tags"), None);
-        assert!(l.message.starts_with("[db/db_impl_compaction_flush.cc:2097]"));
+        assert!(
+            l.message
+                .starts_with("[db/db_impl_compaction_flush.cc:2097]")
+        );
         // Leading spaces of the payload are data.
         let l = p(
             "I191227 02:40:19.690415 22 storage/engine/rocksdb.go:120    Options.memtable_insert_with_hint_prefix_extractor: nullptr",
@@ -651,9 +663,7 @@ mod tests {
         assert_eq!(field(&l, "redactable"), Some("1"));
         assert_eq!(field(&l, "counter"), None);
         assert_eq!(l.message, "1 storage engine‹› initialized");
-        let l = p(
-            "I210118 05:39:53.538984 1 server/config.go:434 ⋮ system total memory: ‹15 GiB›",
-        );
+        let l = p("I210118 05:39:53.538984 1 server/config.go:434 ⋮ system total memory: ‹15 GiB›");
         assert_eq!(field(&l, "tags"), None);
         assert_eq!(l.message, "system total memory: ‹15 GiB›");
         let l = p(
@@ -690,10 +700,14 @@ mod tests {
 
     #[test]
     fn lossy_decoded_line_and_fatal() {
-        let l = p("F191227 02:57:02.530678 19770 util/log/clog.go:1272  disk stall \u{fffd}\u{fffd} detected");
+        let l = p(
+            "F191227 02:57:02.530678 19770 util/log/clog.go:1272  disk stall \u{fffd}\u{fffd} detected",
+        );
         assert_eq!(l.level, Level::Fatal);
         assert_eq!(l.message, "disk stall \u{fffd}\u{fffd} detected");
-        let l = p("E200823 05:52:29.113462 1 cli/error.go:373  ERROR: cockroach server exited with error\r");
+        let l = p(
+            "E200823 05:52:29.113462 1 cli/error.go:373  ERROR: cockroach server exited with error\r",
+        );
         assert_eq!(l.level, Level::Error);
         assert_eq!(l.message, "ERROR: cockroach server exited with error");
     }
@@ -721,7 +735,9 @@ mod tests {
             })
             .collect();
         dirs.sort();
-        let (mut files, mut lines, mut heads, mut bad, mut before) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let (mut files, mut lines, mut heads, mut bad, mut odd, mut before) =
+            (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+        let (mut events, mut counters, mut conts) = (0u64, 0u64, 0u64);
         let mut bad_examples = Vec::new();
         for d in dirs {
             let Ok(rd) = std::fs::read_dir(&d) else {
@@ -754,13 +770,18 @@ mod tests {
                         // Shape checks: a `file:line` source, a valid time, and in crdb-v2
                         // files a counter on every entry but the `[config]` header lines.
                         let tags = field(&p, "tags");
-                        let odd = !p.source.contains(':')
+                        events += u64::from(field(&p, "event").is_some());
+                        counters += u64::from(field(&p, "counter").is_some());
+                        conts += u64::from(field(&p, "cont").is_some());
+                        let misshapen = !p.source.contains(':')
                             || p.time.is_none()
                             || (v2 && tags != Some("config") && field(&p, "counter").is_none())
-                            || (!v2 && field(&p, "counter").is_some() && field(&p, "channel").is_none()
+                            || (!v2
+                                && field(&p, "counter").is_some()
+                                && field(&p, "channel").is_none()
                                 && tags != Some("-"));
-                        if odd {
-                            bad += 1;
+                        if misshapen {
+                            odd += 1;
                             if bad_examples.len() < 5 {
                                 bad_examples.push(l.to_string());
                             }
@@ -772,8 +793,11 @@ mod tests {
             }
         }
         println!(
-            "realogs crdb: files={files} lines={lines} heads={heads} head_unparsed={bad} lines_before_first_head={before}"
+            "realogs crdb: files={files} lines={lines} heads={heads} head_unparsed={bad} \
+             misshapen={odd} lines_before_first_head={before} events={events} \
+             counters={counters} cont_markers={conts}"
         );
         assert_eq!(bad, 0, "{bad_examples:?}");
+        assert_eq!(odd, 0, "{bad_examples:?}");
     }
 }

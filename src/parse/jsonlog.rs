@@ -19,7 +19,8 @@ pub fn is_head(b: &[u8]) -> bool {
     b.starts_with(b"{\"level\":")
         || b.starts_with(b"{\"time\":")
         || b.starts_with(b"{\"ts\":")
-        || (b.first() == Some(&b'{') && memchr::memmem::find(&b[..b.len().min(200)], b"\"level\"").is_some())
+        || (b.first() == Some(&b'{')
+            && memchr::memmem::find(&b[..b.len().min(200)], b"\"level\"").is_some())
 }
 
 pub fn parse_line(line: &str) -> Option<Line> {
@@ -58,7 +59,10 @@ mod tests {
         assert_eq!(l.level, Some(Level::Info));
         assert_eq!(l.message, "Welcome to TiDB.");
         assert_eq!(l.source.as_deref(), Some("printer.go:34"));
-        assert_eq!(l.fields, vec![("Release Version".to_string(), "v5.3.0".to_string())]);
+        assert_eq!(
+            l.fields,
+            vec![("Release Version".to_string(), "v5.3.0".to_string())]
+        );
         assert_eq!(l.time.unwrap().offset().local_minus_utc(), 3600);
     }
 }

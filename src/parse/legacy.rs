@@ -26,26 +26,27 @@ pub struct Line<'a> {
 
 /// `file.rs:123:` (or `<unknown>:1279:`)
 fn source(i: &str) -> IResult<&str, &str> {
-    terminated(
-        take_till1(|c: char| c == ' ' || c == '['),
-        char(' '),
-    )
-    .parse(i)
-    .and_then(|(rest, s)| {
-        if s.ends_with(':') && s.contains(':') && s.len() > 2 {
-            Ok((rest, &s[..s.len() - 1]))
-        } else {
-            Err(nom::Err::Error(nom::error::Error::new(
-                i,
-                nom::error::ErrorKind::Verify,
-            )))
-        }
-    })
+    terminated(take_till1(|c: char| c == ' ' || c == '['), char(' '))
+        .parse(i)
+        .and_then(|(rest, s)| {
+            if s.ends_with(':') && s.contains(':') && s.len() > 2 {
+                Ok((rest, &s[..s.len() - 1]))
+            } else {
+                Err(nom::Err::Error(nom::error::Error::new(
+                    i,
+                    nom::error::ErrorKind::Verify,
+                )))
+            }
+        })
 }
 
 fn bracket_level(i: &str) -> IResult<&str, &str> {
     terminated(
-        delimited(char('['), take_while1(|c: char| c.is_ascii_alphabetic()), char(']')),
+        delimited(
+            char('['),
+            take_while1(|c: char| c.is_ascii_alphabetic()),
+            char(']'),
+        ),
         nom::combinator::opt(char(' ')),
     )
     .parse(i)
@@ -71,11 +72,15 @@ pub fn is_head(b: &[u8]) -> bool {
 }
 
 fn parse_line_bytes(b: &[u8]) -> Option<()> {
-    let s = std::str::from_utf8(&b[..b.len().min(160)]).ok().or_else(|| {
-        // A multi-byte char cut at 160: retry on the valid prefix.
-        let e = std::str::from_utf8(&b[..b.len().min(160)]).err()?.valid_up_to();
-        std::str::from_utf8(&b[..e]).ok()
-    })?;
+    let s = std::str::from_utf8(&b[..b.len().min(160)])
+        .ok()
+        .or_else(|| {
+            // A multi-byte char cut at 160: retry on the valid prefix.
+            let e = std::str::from_utf8(&b[..b.len().min(160)])
+                .err()?
+                .valid_up_to();
+            std::str::from_utf8(&b[..e]).ok()
+        })?;
     let utc = FixedOffset::east_opt(0)?;
     let (_, n) = parse_naive_prefix(s, utc)?;
     let rest = s.get(n..)?.strip_prefix(' ')?;
@@ -84,12 +89,11 @@ fn parse_line_bytes(b: &[u8]) -> Option<()> {
 
 fn head_rest(rest: &str) -> Option<(Level, &str, &str)> {
     // Shape B: LEVEL then source.
-    if let Ok((r, lvl)) = bare_level(rest) {
-        if let Some(level) = Level::parse(lvl) {
-            if let Ok((msg, src)) = source(r) {
-                return Some((level, src, msg));
-            }
-        }
+    if let Ok((r, lvl)) = bare_level(rest)
+        && let Some(level) = Level::parse(lvl)
+        && let Ok((msg, src)) = source(r)
+    {
+        return Some((level, src, msg));
     }
     // Shape A/C: source then [level].
     let (r, src) = source(rest).ok()?;
@@ -133,7 +137,10 @@ mod tests {
     fn tikv_21_slog() {
         let l = parse_line("2018/12/27 17:30:27.764 INFO <unknown>:719: [region 335325] 335327 became follower at term 39", utc()).unwrap();
         assert_eq!(l.source, "<unknown>:719");
-        assert_eq!(l.message, "[region 335325] 335327 became follower at term 39");
+        assert_eq!(
+            l.message,
+            "[region 335325] 335327 became follower at term 39"
+        );
         let l = parse_line("2019/08/13 03:27:49.382 ERRO mod.rs:26: boom", utc()).unwrap();
         assert_eq!(l.level, Level::Error);
     }
@@ -148,7 +155,11 @@ mod tests {
         assert_eq!(l.level, Level::Info);
         let l = parse_line("2016/08/24 20:48:52 server.go:93: [warning] x", utc()).unwrap();
         assert_eq!(l.level, Level::Warn);
-        assert!(is_head(b"2018/11/01 19:52:07.513 server.go:106: [info] PD config - {"));
-        assert!(!is_head(b"  \"client-urls\": \"http://172.31.102.93:2379\","));
+        assert!(is_head(
+            b"2018/11/01 19:52:07.513 server.go:106: [info] PD config - {"
+        ));
+        assert!(!is_head(
+            b"  \"client-urls\": \"http://172.31.102.93:2379\","
+        ));
     }
 }

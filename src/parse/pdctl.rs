@@ -7,8 +7,8 @@
 
 use super::scan::excerpt;
 use crate::model::{
-    InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId,
-    Store, StoreId, StoreState, Version,
+    InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId, Store,
+    StoreId, StoreState, Version,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -74,8 +74,7 @@ impl<'a> Text<'a> {
             while j < hay.len() && hay[j].is_ascii_digit() {
                 j += 1;
             }
-            if j > ds && std::str::from_utf8(&hay[ds..j]).ok()?.parse::<u64>().ok() == Some(num)
-            {
+            if j > ds && std::str::from_utf8(&hay[ds..j]).ok()?.parse::<u64>().ok() == Some(num) {
                 return Some(from + at);
             }
             start = at + 1;
@@ -88,7 +87,10 @@ impl<'a> Text<'a> {
 fn json_start(line: &str) -> bool {
     let t = line.trim_start();
     t.starts_with('{')
-        || (t.starts_with('[') && !t[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        || (t.starts_with('[')
+            && !t[1..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit()))
         || t.starts_with("\"stores\"")
         || t.starts_with("\"regions\"")
 }
@@ -126,9 +128,15 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
             };
             match parsed {
                 Ok((v, len)) => {
-                    out.records += 1;
                     let doc_end = start + len;
-                    take_document(&v, &text, start, doc_end, input, &mut out);
+                    let n = take_document(&v, &text, start, doc_end, input, &mut out);
+                    if n == 0 {
+                        problems.push(format!(
+                            "JSON at line {line_no} is not a pd-ctl store, region or config document (top-level keys: {})",
+                            top_keys(&v)
+                        ));
+                    }
+                    out.records += n;
                     off = doc_end;
                     line_no = text.line_of(off.min(data.len().saturating_sub(1)));
                     // Continue at the next line after the document.
@@ -141,7 +149,10 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
                     continue;
                 }
                 Err(e) => {
-                    let recovered = salvage(&text, start, input, &mut out);
+                    let mut recovered = salvage(&text, start, input, &mut out);
+                    if recovered == 0 && salvage_config(&text, start, input, &mut out) {
+                        recovered = 1;
+                    }
                     problems.push(format!(
                         "JSON at line {} is incomplete ({}){}",
                         line_no,
@@ -210,6 +221,64 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
     }
 }
 
+/// Recovers scalar settings from a config dump cut short (`"key": value` lines, sections
+/// from `"schedule": {` lines). True if it looks like a PD config.
+fn salvage_config(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) -> bool {
+    let mut values = BTreeMap::new();
+    let mut section: Vec<String> = Vec::new();
+    for line in text.s[from..].lines() {
+        let t = line.trim().trim_end_matches(',');
+        if t.starts_with('}') {
+            section.pop();
+            continue;
+        }
+        let Some(rest) = t.strip_prefix('"') else {
+            continue;
+        };
+        let Some((key, val)) = rest.split_once("\":") else {
+            continue;
+        };
+        let val = val.trim();
+        if val.starts_with('{') {
+            if !val.ends_with('}') {
+                section.push(key.to_string());
+            }
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(val) else {
+            continue;
+        };
+        let full = if section.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", section.join("."))
+        };
+        values.insert(full, v);
+    }
+    let known = [
+        "max-replicas",
+        "merge-schedule-limit",
+        "max-merge-region-size",
+        "leader-schedule-limit",
+        "region-schedule-limit",
+    ];
+    let hits = values
+        .keys()
+        .filter(|k| known.contains(&k.rsplit('.').next().unwrap_or("")))
+        .count();
+    if hits < 2 {
+        return false;
+    }
+    out.configs.push(PdConfig {
+        values,
+        loc: Location {
+            input,
+            line: text.line_of(from),
+        },
+    });
+    true
+}
+
 /// Recovers complete store/region objects from damaged or excerpted JSON.
 fn salvage(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) -> u64 {
     let s = text.s;
@@ -247,7 +316,29 @@ fn salvage(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) 
     n
 }
 
+fn top_keys(v: &Value) -> String {
+    match v {
+        Value::Object(m) => m.keys().take(8).cloned().collect::<Vec<_>>().join(", "),
+        Value::Array(_) => "an array".into(),
+        _ => "a scalar".into(),
+    }
+}
+
+/// Takes the records of one JSON document; returns how many were read.
 fn take_document(
+    v: &Value,
+    text: &Text<'_>,
+    start: usize,
+    end: usize,
+    input: InputId,
+    out: &mut PdctlOutput,
+) -> u64 {
+    let before = out.stores.len() + out.regions.len() + out.configs.len();
+    take_records(v, text, start, end, input, out);
+    (out.stores.len() + out.regions.len() + out.configs.len() - before) as u64
+}
+
+fn take_records(
     v: &Value,
     text: &Text<'_>,
     start: usize,
@@ -261,13 +352,13 @@ fn take_document(
     if let Some(Value::Array(stores)) = m.get("stores") {
         let mut cursor = start;
         for s in stores {
-            if let Value::Object(sm) = s {
-                if let Some(st) = store_from(sm, text, cursor, end, input) {
-                    cursor = text
-                        .find_key_num("id", st.id.0, cursor, end)
-                        .map_or(cursor, |p| p + 1);
-                    out.stores.push(st);
-                }
+            if let Value::Object(sm) = s
+                && let Some(st) = store_from(sm, text, cursor, end, input)
+            {
+                cursor = text
+                    .find_key_num("id", st.id.0, cursor, end)
+                    .map_or(cursor, |p| p + 1);
+                out.stores.push(st);
             }
         }
     } else if m.contains_key("store") && m.contains_key("status") {
@@ -277,13 +368,13 @@ fn take_document(
     } else if let Some(Value::Array(regions)) = m.get("regions") {
         let mut cursor = start;
         for r in regions {
-            if let Value::Object(rm) = r {
-                if let Some(reg) = region_from(rm, text, cursor, end, input) {
-                    cursor = text
-                        .find_key_num("id", reg.id.0, cursor, end)
-                        .map_or(cursor, |p| p + 1);
-                    out.regions.push(reg);
-                }
+            if let Value::Object(rm) = r
+                && let Some(reg) = region_from(rm, text, cursor, end, input)
+            {
+                cursor = text
+                    .find_key_num("id", reg.id.0, cursor, end)
+                    .map_or(cursor, |p| p + 1);
+                out.regions.push(reg);
             }
         }
     } else if m.contains_key("peers") && m.contains_key("id") {
@@ -439,7 +530,9 @@ fn peer_from(v: &Value) -> Option<Peer> {
         role: PeerRole::parse(
             m.get("role_name").and_then(Value::as_str),
             i64_of(m.get("role")),
-            m.get("is_learner").and_then(Value::as_bool).unwrap_or(false),
+            m.get("is_learner")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         ),
     })
 }
@@ -493,7 +586,7 @@ fn region_from(
 
 /// The text of a line of a pd-ctl file, for evidence.
 pub fn line_text(data: &str, line: u64) -> String {
-    excerpt(Text::new(data).line_text(line))
+    excerpt(Text::new(data).line_text(line).trim())
 }
 
 #[cfg(test)]
@@ -569,7 +662,10 @@ Success!
 "#;
         let out = parse(j, InputId(0));
         assert_eq!(out.configs.len(), 1);
-        assert_eq!(out.configs[0].get_f64("schedule.high-space-ratio"), Some(0.6));
+        assert_eq!(
+            out.configs[0].get_f64("schedule.high-space-ratio"),
+            Some(0.6)
+        );
         assert_eq!(out.configs[0].get_f64("max-replicas"), Some(3.0));
     }
 }

@@ -312,7 +312,10 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
 fn looks_like_broken_head(line: &[u8], format: LogFormat) -> bool {
     match format {
         LogFormat::Unified => {
-            line.len() > 5 && line[0] == b'[' && line[1..5].iter().all(u8::is_ascii_digit) && line.get(5) == Some(&b'/')
+            line.len() > 5
+                && line[0] == b'['
+                && line[1..5].iter().all(u8::is_ascii_digit)
+                && line.get(5) == Some(&b'/')
         }
         _ => false,
     }
@@ -492,7 +495,8 @@ goroutine 1 [running]:\n\
     #[test]
     fn invalid_utf8_is_lossy_not_fatal() {
         let p = pf(&["boom"]);
-        let mut data = b"[2022/03/28 09:34:38.062 +08:00] [WARN] [a.rs:1] [\"boom \xff\xfe\"]\n".to_vec();
+        let mut data =
+            b"[2022/03/28 09:34:38.062 +08:00] [WARN] [a.rs:1] [\"boom \xff\xfe\"]\n".to_vec();
         data.extend_from_slice(b"\xff\xff garbage before nothing\n");
         let out = scan_log(&data, &ctx(&p));
         assert_eq!(out.events.len(), 1);

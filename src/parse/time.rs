@@ -85,10 +85,7 @@ pub fn parse_unified(s: &str) -> Option<DateTime<FixedOffset>> {
 
 /// A timestamp without zone (`2018/12/11 07:01:40.364`, `2022-03-28 09:34:38.062`), taken in
 /// `assume`. Returns the time and the number of bytes consumed.
-pub fn parse_naive_prefix(
-    s: &str,
-    assume: FixedOffset,
-) -> Option<(DateTime<FixedOffset>, usize)> {
+pub fn parse_naive_prefix(s: &str, assume: FixedOffset) -> Option<(DateTime<FixedOffset>, usize)> {
     let b = s.as_bytes();
     let (date, h, mi, sec, nanos, i) = date_time(b)?;
     let naive = date.and_hms_nano_opt(h, mi, sec, nanos)?;
@@ -111,15 +108,13 @@ pub fn parse_rfc3339(s: &str) -> Option<DateTime<FixedOffset>> {
 /// A user-supplied bound (`--since`): RFC 3339, the unified log layout, or a date-time without
 /// zone (taken as UTC).
 pub fn parse_user_time(s: &str) -> Option<DateTime<FixedOffset>> {
-    parse_rfc3339(s)
-        .or_else(|| parse_unified(s))
-        .or_else(|| {
-            let utc = FixedOffset::east_opt(0)?;
-            match parse_naive_prefix(s, utc) {
-                Some((t, n)) if n == s.trim_end().len() => Some(t),
-                _ => None,
-            }
-        })
+    parse_rfc3339(s).or_else(|| parse_unified(s)).or_else(|| {
+        let utc = FixedOffset::east_opt(0)?;
+        match parse_naive_prefix(s, utc) {
+            Some((t, n)) if n == s.trim_end().len() => Some(t),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]

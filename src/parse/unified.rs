@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(l.source, "kv.rs:729");
         assert_eq!(l.message, "KvService::batch_raft send response fail");
         assert_eq!(l.fields, vec![("err".into(), "RemoteStopped".into())]);
-        assert_eq!(l.time.unwrap().to_rfc3339(), "2022-03-28T09:34:38.062+08:00");
+        assert_eq!(
+            l.time.unwrap().to_rfc3339(),
+            "2022-03-28T09:34:38.062+08:00"
+        );
     }
 
     #[test]
@@ -210,8 +213,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l.message, "PD");
-        let l = parse_line(r#"[2020/01/01 00:00:00.000 +00:00] [INFO] [x.go:1] [a=b] [c=d]"#)
-            .unwrap();
+        let l =
+            parse_line(r#"[2020/01/01 00:00:00.000 +00:00] [INFO] [x.go:1] [a=b] [c=d]"#).unwrap();
         assert_eq!(l.message, "");
         assert_eq!(l.fields.len(), 2);
     }
@@ -233,7 +236,9 @@ mod tests {
 
     #[test]
     fn heads() {
-        assert!(is_head(b"[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"x\"]"));
+        assert!(is_head(
+            b"[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"x\"]"
+        ));
         assert!(!is_head(b"goroutine 1 [running]:"));
         assert!(!is_head(b"[2022/03/28 09:34:38.062 +08:00] error"));
         assert_eq!(

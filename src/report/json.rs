@@ -74,7 +74,8 @@ pub fn json(a: &Analysis) -> String {
         summary: summary(a),
         notes: &a.notes,
     };
-    let mut s = serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }

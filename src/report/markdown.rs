@@ -18,7 +18,10 @@ pub fn markdown(a: &Analysis) -> String {
         s.inputs, s.failed_inputs, s.critical, s.warning, s.info
     );
     if !a.findings.is_empty() {
-        let _ = writeln!(out, "| # | severity | rule | title | entities |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| # | severity | rule | title | entities |\n|---|---|---|---|---|"
+        );
         for (i, f) in a.findings.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -61,7 +64,10 @@ pub fn markdown(a: &Analysis) -> String {
     for n in &a.notes {
         let _ = writeln!(out, "\n> note: {n}");
     }
-    let _ = writeln!(out, "\n## Inputs\n\n| path | kind | node | status | records | unparsed | reason |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "\n## Inputs\n\n| path | kind | node | status | records | unparsed | reason |\n|---|---|---|---|---|---|---|"
+    );
     for i in &a.inputs {
         let st = match i.status {
             Status::Parsed => "parsed",

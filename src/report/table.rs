@@ -55,10 +55,18 @@ impl Paint {
         format!("\x1b[{code}m{text}\x1b[0m")
     }
     fn bold(&self, text: &str) -> String {
-        if self.0 { format!("\x1b[1m{text}\x1b[0m") } else { text.to_string() }
+        if self.0 {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn dim(&self, text: &str) -> String {
-        if self.0 { format!("\x1b[2m{text}\x1b[0m") } else { text.to_string() }
+        if self.0 {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn risk(&self, r: Risk) -> String {
         let (t, code) = match r {
@@ -66,7 +74,11 @@ impl Paint {
             Risk::Reversible => ("reversible", "33"),
             Risk::DataLoss => ("DATA-LOSS", "1;31"),
         };
-        if self.0 { format!("\x1b[{code}m{t}\x1b[0m") } else { t.to_string() }
+        if self.0 {
+            format!("\x1b[{code}m{t}\x1b[0m")
+        } else {
+            t.to_string()
+        }
     }
 }
 
@@ -74,14 +86,21 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
     let p = Paint(color);
     let s = summary(a);
     let mut out = String::new();
-    let parsed = a.inputs.iter().filter(|i| i.status == Status::Parsed).count();
+    let parsed = a
+        .inputs
+        .iter()
+        .filter(|i| i.status == Status::Parsed)
+        .count();
     let _ = writeln!(
         out,
         "{} {} inputs ({} parsed, {} skipped, {} failed) - {} findings: {} critical, {} warning, {} info",
         p.bold("kvtriage"),
         s.inputs,
         parsed,
-        a.inputs.iter().filter(|i| i.status == Status::Skipped).count(),
+        a.inputs
+            .iter()
+            .filter(|i| i.status == Status::Skipped)
+            .count(),
         s.failed_inputs,
         a.findings.len(),
         s.critical,
@@ -113,7 +132,10 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             let _ = writeln!(
                 out,
                 "\n{} {} {}",
-                p.sev(f.severity, &format!("[{}] {}", i + 1, f.severity.as_str().to_uppercase())),
+                p.sev(
+                    f.severity,
+                    &format!("[{}] {}", i + 1, f.severity.as_str().to_uppercase())
+                ),
                 p.bold(&f.rule),
                 p.dim(&entities_text(f))
             );
@@ -123,7 +145,11 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             }
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "    Evidence:");
-                let shown = if verbose { f.evidence.len() } else { f.evidence.len().min(6) };
+                let shown = if verbose {
+                    f.evidence.len()
+                } else {
+                    f.evidence.len().min(6)
+                };
                 for j in 0..shown {
                     let (path, line, ex) = evidence_path(a, f, j);
                     let ex: String = ex.chars().take(width.saturating_sub(12).max(60)).collect();
@@ -166,7 +192,12 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
     let rows: Vec<InputRow> = a
         .inputs
         .iter()
-        .filter(|i| verbose || i.status != Status::Parsed || i.unparsed_lines.unwrap_or(0) > 0 || a.inputs.len() <= 20)
+        .filter(|i| {
+            verbose
+                || i.status != Status::Parsed
+                || i.unparsed_lines.unwrap_or(0) > 0
+                || a.inputs.len() <= 20
+        })
         .map(|i| InputRow {
             path: i.path.clone(),
             kind: i.kind.as_str().to_string(),

@@ -7,7 +7,11 @@ use crate::bundle::Kind;
 use crate::model::{Component, LogEvent, Region, Store, StoreState, Version};
 use std::collections::{BTreeMap, BTreeSet};
 
-const NAMES: &[&str] = &["scale-in-no-target", "scale-in-blocked-by-space", "batch-raft"];
+const NAMES: &[&str] = &[
+    "scale-in-no-target",
+    "scale-in-blocked-by-space",
+    "batch-raft",
+];
 
 pub fn exists(name: &str) -> bool {
     NAMES.contains(&name)
@@ -70,10 +74,7 @@ fn scale_in(rule: &Rule, ctx: &EvalCtx<'_>, want: Blocker) -> Vec<Hit> {
     let mut hits = Vec::new();
     for s in stores.iter().filter(|s| s.is_offline() && !s.is_tiflash()) {
         let on_store: Vec<&&Region> = regions.iter().filter(|r| r.has_peer_on(s.id)).collect();
-        let count = s
-            .region_count
-            .unwrap_or(0)
-            .max(on_store.len() as u64);
+        let count = s.region_count.unwrap_or(0).max(on_store.len() as u64);
         if count == 0 {
             continue;
         }
@@ -150,12 +151,23 @@ fn scale_in(rule: &Rule, ctx: &EvalCtx<'_>, want: Blocker) -> Vec<Hit> {
             }
             hit.var("targets", low.join("; "));
         }
-        hit.var("detail", if detail.is_empty() { String::new() } else { format!(" ({})", detail.join("; ")) });
+        hit.var(
+            "detail",
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", detail.join("; "))
+            },
+        );
         for r in on_store.iter().take(5) {
             hit.entities.regions.push(r.id.0);
             hit.evidence.push(loc_evidence(r.loc));
         }
-        let set = if want == Blocker::Space { "space" } else { "pd" };
+        let set = if want == Blocker::Space {
+            "space"
+        } else {
+            "pd"
+        };
         for ev in events_in(rule, set, ctx).into_iter().take(5) {
             hit.evidence.push(evidence_of(ev));
         }
@@ -202,13 +214,19 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
     // TiKV starts anywhere in the bundle (any node's restart drops its streams).
     let restarts: Vec<chrono::DateTime<chrono::FixedOffset>> = events_in(rule, "restart", ctx)
         .iter()
-        .filter(|e| ctx.input(e.loc.input).is_some_and(|m| m.kind == Kind::TikvLog))
+        .filter(|e| {
+            ctx.input(e.loc.input)
+                .is_some_and(|m| m.kind == Kind::TikvLog)
+        })
         .filter_map(|e| e.time)
         .collect();
     let version = ctx.facts.version(Component::Tikv);
     let mut by_node: BTreeMap<String, Vec<&LogEvent>> = BTreeMap::new();
     for e in main {
-        by_node.entry(ctx.node_or_path(e.loc.input)).or_default().push(e);
+        by_node
+            .entry(ctx.node_or_path(e.loc.input))
+            .or_default()
+            .push(e);
     }
     let mut hits = Vec::new();
     for (node, evs) in by_node {
@@ -222,7 +240,10 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         // Bursts outside restarts: separate when more than a minute apart.
         let mut times: Vec<_> = outside.iter().filter_map(|e| e.time).collect();
         times.sort();
-        let bursts = 1 + times.windows(2).filter(|w| (w[1] - w[0]).num_seconds() > 60).count();
+        let bursts = 1 + times
+            .windows(2)
+            .filter(|w| (w[1] - w[0]).num_seconds() > 60)
+            .count();
         let recurs = !outside.is_empty() && (bursts >= 2 || outside.len() >= 10);
         let exposed = version.is_some_and(batch_raft_exposed);
         let mut reasons = Vec::new();
@@ -232,12 +253,12 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
                 oversize.len()
             ));
         }
-        if let Some(v) = version {
-            if exposed {
-                reasons.push(format!(
+        if let Some(v) = version
+            && exposed
+        {
+            reasons.push(format!(
                     "TiKV {v} has a known oversized-batch bug (tikv#6727 before 4.0, tikv#9714 in 5.0-5.3)"
                 ));
-            }
         }
         if recurs {
             reasons.push(format!(
@@ -247,8 +268,14 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             ));
         }
         let warning = !reasons.is_empty();
-        let mut hit = Hit::default();
-        hit.severity = Some(if warning { Severity::Warning } else { Severity::Info });
+        let mut hit = Hit {
+            severity: Some(if warning {
+                Severity::Warning
+            } else {
+                Severity::Info
+            }),
+            ..Hit::default()
+        };
         hit.var("node", &node);
         hit.var("count", evs.len());
         let first = evs.iter().filter_map(|e| e.time).min();
@@ -264,7 +291,9 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         }
         hit.var(
             "version",
-            version.map_or("unknown (no TiKV version in the bundle)".to_string(), |v| v.to_string()),
+            version.map_or("unknown (no TiKV version in the bundle)".to_string(), |v| {
+                v.to_string()
+            }),
         );
         let reason = if warning {
             reasons.join("; ")
@@ -280,7 +309,8 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             hit.entities.nodes.push(n);
         }
         hit.evidence = evs.iter().take(5).map(|e| evidence_of(e)).collect();
-        hit.evidence.extend(oversize.iter().take(3).map(|e| evidence_of(e)));
+        hit.evidence
+            .extend(oversize.iter().take(3).map(|e| evidence_of(e)));
         hits.push(hit);
     }
     hits

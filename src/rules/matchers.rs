@@ -41,6 +41,9 @@ fn fmt_time(t: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
         .unwrap_or_else(|| "unknown time".into())
 }
 
+/// Named regex groups of a matched line.
+type Captures = BTreeMap<String, String>;
+
 pub fn log_pattern(
     rule: &Rule,
     spec: &LogPatternSpec,
@@ -51,13 +54,12 @@ pub fn log_pattern(
         return Vec::new();
     };
     let min_level = spec.min_level.as_deref().and_then(Level::parse);
-    let mut groups: BTreeMap<String, Vec<(&LogEvent, Option<BTreeMap<String, String>>)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<(&LogEvent, Option<Captures>)>> = BTreeMap::new();
     for ev in ctx.facts.events.iter().filter(|e| e.in_group(g)) {
-        if let Some(min) = min_level {
-            if ev.level.is_none_or(|l| l < min) {
-                continue;
-            }
+        if let Some(min) = min_level
+            && ev.level.is_none_or(|l| l < min)
+        {
+            continue;
         }
         let caps = match regex {
             Some(re) => {
@@ -77,7 +79,10 @@ pub fn log_pattern(
         };
         let key = match spec.group_by.as_str() {
             "none" => String::new(),
-            "file" => ctx.input(ev.loc.input).map(|m| m.path.clone()).unwrap_or_default(),
+            "file" => ctx
+                .input(ev.loc.input)
+                .map(|m| m.path.clone())
+                .unwrap_or_default(),
             f if f.starts_with("field:") => ev.field(&f[6..]).unwrap_or("-").to_string(),
             _ => ctx.node_or_path(ev.loc.input),
         };
@@ -222,7 +227,10 @@ pub fn store_state(spec: &StoreStateSpec, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         }
         let age = heartbeat_age(s, ctx);
         let by_state = spec.states.iter().any(|st| st == s.state.as_str());
-        let by_heartbeat = spec.heartbeat_states.iter().any(|st| st == s.state.as_str())
+        let by_heartbeat = spec
+            .heartbeat_states
+            .iter()
+            .any(|st| st == s.state.as_str())
             && age.is_some_and(|a| a > down_secs);
         if !(by_state || by_heartbeat) {
             continue;
@@ -248,7 +256,10 @@ pub fn store_state(spec: &StoreStateSpec, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         match age {
             Some(a) if a > 0 => hit.var(
                 "age",
-                format!("{} before the newest heartbeat in the same dump", human_secs(a)),
+                format!(
+                    "{} before the newest heartbeat in the same dump",
+                    human_secs(a)
+                ),
             ),
             _ => hit.var("age", "no older than the other stores' heartbeats"),
         }
@@ -271,7 +282,10 @@ pub fn store_state(spec: &StoreStateSpec, ctx: &EvalCtx<'_>) -> Vec<Hit> {
 }
 
 fn join<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
-    v.into_iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+    v.into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn region_check(rule: &Rule, spec: &RegionCheckSpec, ctx: &EvalCtx<'_>) -> Vec<Hit> {
@@ -286,9 +300,10 @@ pub fn region_check(rule: &Rule, spec: &RegionCheckSpec, ctx: &EvalCtx<'_>) -> V
     let have_list = ctx.has_store_list();
     let mut hits = Vec::new();
     for s in &stores {
-        let state_hit = spec.peer_on_store_states.iter().any(|st| {
-            st == s.state.as_str() || (st == "Offline" && s.is_offline())
-        });
+        let state_hit = spec
+            .peer_on_store_states
+            .iter()
+            .any(|st| st == s.state.as_str() || (st == "Offline" && s.is_offline()));
         if !spec.peer_on_store_states.is_empty() && !state_hit {
             continue;
         }
@@ -348,9 +363,11 @@ pub fn region_check(rule: &Rule, spec: &RegionCheckSpec, ctx: &EvalCtx<'_>) -> V
             if all_empty {
                 "PD reports approximate_size 0 and approximate_keys 0 for it.".to_string()
             } else if sizes.is_empty() {
-                "The dump does not show its approximate size: check it before any tombstone.".to_string()
+                "The dump does not show its approximate size: check it before any tombstone."
+                    .to_string()
             } else {
-                "PD reports data in it (approximate_size > 0): tombstoning it LOSES that data.".to_string()
+                "PD reports data in it (approximate_size > 0): tombstoning it LOSES that data."
+                    .to_string()
             },
         );
         hit.entities.stores.push(s.id.0);
@@ -369,7 +386,9 @@ pub fn region_check(rule: &Rule, spec: &RegionCheckSpec, ctx: &EvalCtx<'_>) -> V
         let pinned_ids: BTreeSet<u64> = pinned.iter().map(|r| r.id.0).collect();
         for ev in &ctx.facts.events {
             let related = related_group.is_some_and(|g| ev.in_group(g))
-                || ev.message.contains("cannot build operator for region with no leader");
+                || ev
+                    .message
+                    .contains("cannot build operator for region with no leader");
             if !related {
                 continue;
             }

@@ -98,12 +98,10 @@ pub struct RuleSet {
 }
 
 /// Needles the analyser itself needs, whatever rules run.
-const FACT_NEEDLES: &[(&str, &[&str])] = &[
-    (
-        "version",
-        &["Release Version", "release-version", "Welcome to"],
-    ),
-];
+const FACT_NEEDLES: &[(&str, &[&str])] = &[(
+    "version",
+    &["Release Version", "release-version", "Welcome to"],
+)];
 
 impl RuleSet {
     /// The rules shipped in `rules/`, embedded at build time.
@@ -152,7 +150,9 @@ impl RuleSet {
                     None => None,
                     Some(ks) => Some(
                         ks.iter()
-                            .map(|k| Kind::parse(k).ok_or_else(|| format!("unknown input kind {k:?}")))
+                            .map(|k| {
+                                Kind::parse(k).ok_or_else(|| format!("unknown input kind {k:?}"))
+                            })
                             .collect::<Result<Vec<_>, _>>()?,
                     ),
                 };
@@ -171,9 +171,8 @@ impl RuleSet {
                     }
                     add("main", &lp.needles, lp.inputs.as_ref()).map_err(&err)?;
                     if let Some(r) = &lp.regex {
-                        regex = Some(
-                            regex::Regex::new(r).map_err(|e| err(format!("bad regex: {e}")))?,
-                        );
+                        regex =
+                            Some(regex::Regex::new(r).map_err(|e| err(format!("bad regex: {e}")))?);
                     }
                     if let Some(l) = &lp.min_level {
                         crate::model::Level::parse(l)
@@ -222,7 +221,9 @@ impl RuleSet {
         let mut out = Vec::new();
         for rule in &self.rules {
             let hits = match &rule.spec.matcher {
-                MatcherSpec::LogPattern(lp) => matchers::log_pattern(rule, lp, rule.regex.as_ref(), ctx),
+                MatcherSpec::LogPattern(lp) => {
+                    matchers::log_pattern(rule, lp, rule.regex.as_ref(), ctx)
+                }
                 MatcherSpec::StoreState(s) => matchers::store_state(s, ctx),
                 MatcherSpec::RegionCheck(s) => matchers::region_check(rule, s, ctx),
                 MatcherSpec::ConfigCheck(s) => matchers::config_check(s, ctx),
@@ -263,7 +264,9 @@ fn parse_gate(s: &str) -> Option<(Component, &str, Version)> {
         "cockroach" | "crdb" => Component::Cockroach,
         _ => return None,
     };
-    let op_len = rest.find(|c: char| !matches!(c, '<' | '>' | '=')).unwrap_or(rest.len());
+    let op_len = rest
+        .find(|c: char| !matches!(c, '<' | '>' | '='))
+        .unwrap_or(rest.len());
     let (op, v) = rest.split_at(op_len);
     if !matches!(op, "<" | "<=" | ">" | ">=" | "=" | "==") {
         return None;
@@ -325,7 +328,9 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
         .cloned()
         .unwrap_or_else(|| "<pd-addr>".into());
     hit.vars.entry("pd".into()).or_insert(pd);
-    hit.vars.entry("tidb".into()).or_insert("<tidb-addr>".into());
+    hit.vars
+        .entry("tidb".into())
+        .or_insert("<tidb-addr>".into());
     hit.vars
         .entry("data_dir".into())
         .or_insert("<data-dir>".into());

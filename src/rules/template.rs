@@ -5,17 +5,55 @@ use std::collections::BTreeMap;
 
 /// Every placeholder a rule may use.
 pub const KNOWN: &[&str] = &[
-    "store", "stores", "region", "regions", "node", "nodes", "pd", "tidb", "data_dir", "count",
-    "first", "last", "file", "version", "state", "reason", "detail", "targets", "replicas",
-    "peer_stores", "ghost_stores", "size_note", "heartbeat", "age", "key", "value", "sent",
-    "limit", "low_space_ratio", "stale_note", "message", "err",
+    "store",
+    "stores",
+    "region",
+    "regions",
+    "node",
+    "nodes",
+    "pd",
+    "tidb",
+    "data_dir",
+    "count",
+    "first",
+    "last",
+    "file",
+    "version",
+    "state",
+    "reason",
+    "detail",
+    "targets",
+    "replicas",
+    "peer_stores",
+    "ghost_stores",
+    "size_note",
+    "heartbeat",
+    "age",
+    "key",
+    "value",
+    "sent",
+    "limit",
+    "low_space_ratio",
+    "stale_note",
+    "message",
+    "err",
 ];
 
 /// Placeholders whose absence drops a remediation step (ids must never be guessed).
-const IDS: &[&str] = &["store", "stores", "region", "regions", "node", "nodes", "peer_stores"];
+const IDS: &[&str] = &[
+    "store",
+    "stores",
+    "region",
+    "regions",
+    "node",
+    "nodes",
+    "peer_stores",
+];
 
 fn names(t: &str) -> impl Iterator<Item = &str> {
-    t.split('{').skip(1).filter_map(|p| p.split_once('}').map(|(n, _)| n))
+    t.split('{')
+        .skip(1)
+        .filter_map(|p| p.split_once('}').map(|(n, _)| n))
 }
 
 pub fn check(t: &str) -> Result<(), String> {
@@ -73,7 +111,10 @@ mod tests {
     fn renders_and_guards_ids() {
         let mut v = BTreeMap::new();
         v.insert("store".to_string(), "5".to_string());
-        assert_eq!(render("store {store} at {pd}", &v).unwrap(), "store 5 at <pd>");
+        assert_eq!(
+            render("store {store} at {pd}", &v).unwrap(),
+            "store 5 at <pd>"
+        );
         assert!(render("region {region}", &v).is_err());
         assert_eq!(render("json {\"a\": 1}", &v).unwrap(), "json {\"a\": 1}");
         assert!(check("{store} {bogus}").is_err());

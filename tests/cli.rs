@@ -1,0 +1,436 @@
+//! End-to-end tests: run the binary on the fixtures and assert on the JSON report.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn kvtriage() -> Command {
+    let mut c = Command::cargo_bin("kvtriage").unwrap();
+    c.env_remove("NO_COLOR").env("COLUMNS", "120");
+    c
+}
+
+fn analyze_json(args: &[&str]) -> (Value, i32) {
+    let out = kvtriage()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (v, out.status.code().unwrap())
+}
+
+fn findings<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+fn ids(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn example_bundle_end_to_end() {
+    let (v, code) = analyze_json(&["fixtures/scale-in-stuck"]);
+    assert_eq!(code, 1, "a critical finding exits 1");
+    assert_eq!(v["schema"], "kvtriage.report/v1");
+    assert_eq!(v["tool"]["name"], "kvtriage");
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            "tikv.offline-store-pinned-by-leaderless-region",
+            "tikv.batch-raft-send-fail"
+        ]
+    );
+
+    let f = findings(&v, "tikv.offline-store-pinned-by-leaderless-region")[0];
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(ids(&f["entities"]["stores"]), vec![5]);
+    assert_eq!(ids(&f["entities"]["regions"]), vec![434317]);
+    assert_eq!(
+        f["title"],
+        "Store 5 cannot become Tombstone: region 434317 has no leader"
+    );
+    let ev: Vec<(String, u64)> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        ev.contains(&("pdctl/region_store_5.txt".into(), 7)),
+        "{ev:?}"
+    );
+    assert!(
+        ev.contains(&("pdctl/region_store_5.txt".into(), 45)),
+        "leader line: {ev:?}"
+    );
+    assert!(
+        ev.contains(&("pdctl/operator_attempts.txt".into(), 3)),
+        "{ev:?}"
+    );
+    let leader = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["line"] == 45)
+        .unwrap();
+    assert_eq!(leader["excerpt"], "\"leader\": {");
+    let cmds: Vec<&str> = f["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["command"].as_str())
+        .collect();
+    // TiKV 5.2.1 in the bundle: the >= 5.1 tikv-ctl form, never `--db`.
+    assert!(
+        cmds.contains(&"tikv-ctl --data-dir <data-dir> tombstone -r 434317 --force"),
+        "{cmds:?}"
+    );
+    assert!(!cmds.iter().any(|c| c.contains("--db")));
+    assert!(
+        cmds.contains(&"curl -X POST 'http://10.203.93.30:2379/pd/api/v1/store/5/state?state=Up'")
+    );
+    assert!(
+        !cmds.iter().any(|c| c.contains("cancel-delete")),
+        "pd-ctl 5.2.1 has no cancel-delete"
+    );
+    let risks: Vec<&str> = f["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["risk"].as_str().unwrap())
+        .collect();
+    assert_eq!(risks[0], "read-only", "read-only steps first");
+    assert!(f["summary"].as_str().unwrap().contains("390553,390554"));
+
+    let b = findings(&v, "tikv.batch-raft-send-fail")[0];
+    assert_eq!(b["severity"], "warning", "5.2.1 is exposed to tikv#9714");
+    assert_eq!(
+        b["evidence"][0]["path"],
+        "tikv-10.203.93.36-20160/log/tikv.log"
+    );
+    assert_eq!(b["evidence"][0]["line"], 3);
+    assert_eq!(b["entities"]["nodes"][0], "10.203.93.36:20160");
+    assert_eq!(v["summary"]["critical"], 1);
+    assert_eq!(v["summary"]["warning"], 1);
+}
+
+/// Every file of a fixture directory is listed in `inputs`.
+fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, base, out);
+        } else {
+            out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn every_input_is_accounted_for() {
+    for dir in [
+        "fixtures/scale-in-stuck",
+        "fixtures/rules/tikv.scale-in-no-target-store/fire",
+    ] {
+        let (v, _) = analyze_json(&[dir]);
+        let mut want = Vec::new();
+        files_under(Path::new(dir), Path::new(dir), &mut want);
+        want.sort();
+        let got: Vec<String> = v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{dir}");
+        for i in v["inputs"].as_array().unwrap() {
+            assert_eq!(i["status"], "parsed", "{i}");
+            assert_ne!(i["kind"], "unknown");
+        }
+    }
+}
+
+struct Case {
+    rule: &'static str,
+    fire: &'static str,
+    near_miss: &'static str,
+    /// Expected on the fire side: severity, stores, regions.
+    severity: &'static str,
+    stores: &'static [u64],
+    regions: &'static [u64],
+    /// Near-miss may still report the rule at this lower severity (never above).
+    near_miss_allows: Option<&'static str>,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        rule: "tikv.offline-store-pinned-by-leaderless-region",
+        fire: "fixtures/scale-in-stuck",
+        near_miss: "fixtures/rules/tikv.offline-store-pinned-by-leaderless-region/near-miss",
+        severity: "critical",
+        stores: &[5],
+        regions: &[434317],
+        near_miss_allows: None,
+    },
+    Case {
+        rule: "tikv.scale-in-no-target-store",
+        fire: "fixtures/rules/tikv.scale-in-no-target-store/fire",
+        near_miss: "fixtures/rules/tikv.scale-in-no-target-store/near-miss",
+        severity: "critical",
+        stores: &[3],
+        regions: &[],
+        near_miss_allows: None,
+    },
+    Case {
+        rule: "tikv.scale-in-blocked-by-space",
+        fire: "fixtures/rules/tikv.scale-in-blocked-by-space/fire",
+        // PD's "no extra up store" line in a 3-store cluster with free disks is no-target.
+        near_miss: "fixtures/rules/tikv.scale-in-no-target-store/fire",
+        severity: "warning",
+        stores: &[4],
+        regions: &[],
+        near_miss_allows: None,
+    },
+    Case {
+        rule: "tikv.batch-raft-send-fail",
+        fire: "fixtures/scale-in-stuck",
+        near_miss: "fixtures/rules/tikv.batch-raft-send-fail/near-miss",
+        severity: "warning",
+        stores: &[],
+        regions: &[],
+        near_miss_allows: Some("info"),
+    },
+    Case {
+        rule: "tikv.raft-message-too-large",
+        fire: "fixtures/rules/tikv.raft-message-too-large/fire",
+        near_miss: "fixtures/rules/tikv.raft-message-too-large/near-miss",
+        severity: "warning",
+        stores: &[1],
+        regions: &[],
+        near_miss_allows: None,
+    },
+    Case {
+        rule: "tikv.store-disconnected",
+        fire: "fixtures/rules/tikv.store-disconnected/fire",
+        near_miss: "fixtures/rules/tikv.store-disconnected/near-miss",
+        severity: "warning",
+        stores: &[4],
+        regions: &[],
+        near_miss_allows: None,
+    },
+    Case {
+        rule: "tikv.store-down",
+        fire: "fixtures/rules/tikv.store-down/fire",
+        near_miss: "fixtures/rules/tikv.store-down/near-miss",
+        severity: "critical",
+        stores: &[4],
+        regions: &[],
+        near_miss_allows: None,
+    },
+];
+
+#[test]
+fn each_rule_fires_on_its_fixture_and_not_on_its_near_miss() {
+    for c in CASES {
+        let (v, _) = analyze_json(&[c.fire]);
+        let f = findings(&v, c.rule);
+        assert_eq!(f.len(), 1, "{} should fire once on {}", c.rule, c.fire);
+        let f = f[0];
+        assert_eq!(f["severity"], c.severity, "{}", c.rule);
+        assert_eq!(ids(&f["entities"]["stores"]), c.stores, "{}", c.rule);
+        assert_eq!(ids(&f["entities"]["regions"]), c.regions, "{}", c.rule);
+        assert!(
+            !f["evidence"].as_array().unwrap().is_empty(),
+            "{} has evidence",
+            c.rule
+        );
+        for e in f["evidence"].as_array().unwrap() {
+            assert!(e["line"].as_u64().unwrap() >= 1);
+            assert!(
+                !e["excerpt"].as_str().unwrap().is_empty(),
+                "{}: {e}",
+                c.rule
+            );
+        }
+        assert!(!f["remediation"].as_array().unwrap().is_empty());
+
+        let (v, _) = analyze_json(&[c.near_miss]);
+        for f in findings(&v, c.rule) {
+            match c.near_miss_allows {
+                Some(sev) => assert_eq!(f["severity"], sev, "{} near-miss", c.rule),
+                None => panic!("{} fired on its near-miss {}: {f}", c.rule, c.near_miss),
+            }
+        }
+    }
+}
+
+#[test]
+fn raft_message_too_large_names_the_sizes_and_sender() {
+    let (v, _) = analyze_json(&["fixtures/rules/tikv.raft-message-too-large/fire"]);
+    let f = findings(&v, "tikv.raft-message-too-large")[0];
+    assert_eq!(f["evidence"].as_array().unwrap().len(), 2);
+    assert_eq!(f["evidence"][0]["line"], 2);
+    assert_eq!(f["entities"]["nodes"][0], "10.0.1.6:20160");
+}
+
+#[test]
+fn scale_in_rules_state_their_assumptions_and_targets() {
+    let (v, _) = analyze_json(&["fixtures/rules/tikv.scale-in-blocked-by-space/fire"]);
+    let f = findings(&v, "tikv.scale-in-blocked-by-space")[0];
+    let s = f["summary"].as_str().unwrap();
+    assert!(s.contains("store 2 89% used"), "{s}");
+    assert!(findings(&v, "tikv.scale-in-no-target-store").is_empty());
+    let (v, _) = analyze_json(&["fixtures/rules/tikv.scale-in-no-target-store/fire"]);
+    let f = findings(&v, "tikv.scale-in-no-target-store")[0];
+    // The PD log line is cited when present.
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with("pd.log"))
+    );
+}
+
+#[test]
+fn output_is_identical_across_thread_counts() {
+    let run = |threads: &str| {
+        kvtriage()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["analyze", "fixtures", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
+#[test]
+fn formats_render() {
+    for (fmt, needle) in [
+        ("table", "tikv.offline-store-pinned-by-leaderless-region"),
+        ("markdown", "| # | severity | rule |"),
+        ("jsonl", "\"rule\":\"tikv.batch-raft-send-fail\""),
+    ] {
+        let out = kvtriage()
+            .args(["analyze", "fixtures/scale-in-stuck", "--format", fmt])
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        assert!(s.contains(needle), "{fmt}: {s}");
+        assert!(!s.contains("\x1b["), "{fmt}: no colour when not a terminal");
+    }
+    let out = kvtriage()
+        .args([
+            "analyze",
+            "fixtures/scale-in-stuck",
+            "--format",
+            "table",
+            "--color",
+            "always",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b[1;31m"));
+    let out = kvtriage()
+        .args(["analyze", "fixtures/scale-in-stuck", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn fail_on_and_quiet() {
+    let code = |args: &[&str]| {
+        kvtriage()
+            .arg("analyze")
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    };
+    let near = "fixtures/rules/tikv.batch-raft-send-fail/near-miss";
+    assert_eq!(code(&[near, "-q"]), 0, "only an info finding");
+    assert_eq!(code(&[near, "-q", "--fail-on", "info"]), 1);
+    assert_eq!(
+        code(&["fixtures/scale-in-stuck", "-q", "--fail-on", "never"]),
+        0
+    );
+    let out = kvtriage()
+        .args(["analyze", "fixtures/scale-in-stuck", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn stdin_is_an_input() {
+    let log =
+        std::fs::read("fixtures/scale-in-stuck/tikv-10.203.93.36-20160/log/tikv.log").unwrap();
+    let out = kvtriage()
+        .args(["analyze", "-", "--format", "json"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["path"], "<stdin>");
+    assert_eq!(v["inputs"][0]["kind"], "tikv-log");
+    assert_eq!(findings(&v, "tikv.batch-raft-send-fail").len(), 1);
+}
+
+#[test]
+fn rules_list_needles_explain_completions_man() {
+    let out = kvtriage().args(["rules", "list"]).output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    for id in CASES.iter().map(|c| c.rule) {
+        assert!(s.contains(id), "{id} listed");
+    }
+    let out = kvtriage().args(["rules", "needles"]).output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.lines()
+            .any(|l| l == "KvService::batch_raft send response fail")
+    );
+    let out = kvtriage()
+        .args(["explain", "tikv.store-down"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("max-store-down-time"));
+    let out = kvtriage().args(["explain", "no.such"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for sh in ["bash", "zsh", "fish"] {
+        let out = kvtriage().args(["completions", sh]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 100, "{sh}");
+    }
+    let out = kvtriage().arg("man").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH"));
+}
