@@ -59,7 +59,10 @@ fn ts(ms: u64) -> String {
     let s = ms / 1000;
     let (h, m, sec) = ((s / 3600) % 24, (s / 60) % 60, s % 60);
     let day = 1 + (s / 86400) % 28;
-    format!("[2024/07/{day:02} {h:02}:{m:02}:{sec:02}.{:03} +08:00]", ms % 1000)
+    format!(
+        "[2024/07/{day:02} {h:02}:{m:02}:{sec:02}.{:03} +08:00]",
+        ms % 1000
+    )
 }
 
 fn write_log(path: &Path, bytes: u64, templates: &[&str], rng: &mut Rng, plant: &[(u64, &str)]) {
@@ -100,7 +103,8 @@ fn main() {
     let total = mb << 20;
     // Three TiKV nodes take 85 % of the bytes, one PD the rest.
     let per_tikv = total * 85 / 100 / 3;
-    let batch = r#"[ERROR] [kv.rs:729] ["KvService::batch_raft send response fail"] [err=RemoteStopped]"#;
+    let batch =
+        r#"[ERROR] [kv.rs:729] ["KvService::batch_raft send response fail"] [err=RemoteStopped]"#;
     let big = r#"[WARN] [raft_client.rs:296] ["connection aborted"] [addr=10.0.1.5:20160] [receiver_err="Some(RpcFailure(RpcStatus { status: 8-RESOURCE_EXHAUSTED, details: Some(\"Sent message larger than max (10705556 vs. 10485760)\") }))"] [sink_error=Some(RemoteStopped)] [store_id=1]"#;
     for (i, ip) in ["10.0.1.5", "10.0.1.6", "10.0.1.7"].iter().enumerate() {
         let plant: Vec<(u64, &str)> = match i {

@@ -167,12 +167,59 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
                 .to_string(),
         );
     }
+    notes.extend(stale_store_notes(&facts));
+    if facts.stores.iter().any(|s| s.is_offline())
+        && !inputs.iter().any(|i| i.kind == Kind::PdctlStores)
+    {
+        notes.push(
+            "An Offline store is in the bundle but no full `pd-ctl store` list: whether other stores can take its regions (tikv.scale-in-no-target-store, tikv.scale-in-blocked-by-space) was not checked."
+                .to_string(),
+        );
+    }
     Analysis {
         inputs,
         facts,
         findings,
         notes,
     }
+}
+
+/// Disconnected records too old to be live PD state: said, not reported as findings.
+fn stale_store_notes(facts: &Facts) -> Vec<String> {
+    let down = match facts.config("schedule.max-store-down-time") {
+        Some((serde_json::Value::String(s), _)) => {
+            crate::rules::parse_go_duration(s).unwrap_or(1800)
+        }
+        _ => 1800,
+    };
+    let mut notes = Vec::new();
+    for s in facts.latest_stores() {
+        if s.state != crate::model::StoreState::Disconnected {
+            continue;
+        }
+        let (Some(hb), Some(newest)) = (
+            s.last_heartbeat,
+            facts
+                .stores
+                .iter()
+                .filter(|o| o.loc.input == s.loc.input)
+                .filter_map(|o| o.last_heartbeat)
+                .max(),
+        ) else {
+            continue;
+        };
+        let age = (newest - hb).num_seconds();
+        if age > down {
+            notes.push(format!(
+                "store {} shows Disconnected but its last heartbeat ({}) is {} older than the newest in the same dump, longer than max-store-down-time: PD would show Down for a live record, so this looks like a stale PD record (seen after PD leader changes during scale-in), not a disconnected store. Check `pd-ctl store {}` against the current PD leader.",
+                s.id,
+                hb.to_rfc3339(),
+                crate::rules::human_secs(age),
+                s.id
+            ));
+        }
+    }
+    notes
 }
 
 fn failed(src: &Source, kind: Kind, bytes: u64, reason: String) -> PerInput {
@@ -297,6 +344,17 @@ fn process_bytes(
                         a.groups = prefilter_groups(prefilter, &a.message);
                     }
                     p.events = answers;
+                }
+                Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput => {
+                    // Read and counted; the CockroachDB rules that use them come later.
+                    let out = crate::parse::crdb_table::parse(&text);
+                    report.records = Some(out.records);
+                    report.unparsed_lines = Some(out.unparsed_lines);
+                    if out.records == 0 {
+                        report.status = Status::Failed;
+                        report.reason =
+                            Some("no node table or decommission line could be read".into());
+                    }
                 }
                 _ => {
                     report.status = Status::Skipped;

@@ -288,6 +288,19 @@ fn each_rule_fires_on_its_fixture_and_not_on_its_near_miss() {
 }
 
 #[test]
+fn stale_disconnected_record_is_a_note_not_a_finding() {
+    let (v, code) = analyze_json(&["fixtures/rules/tikv.store-disconnected/near-miss"]);
+    assert_eq!(code, 0);
+    assert!(v["findings"].as_array().unwrap().is_empty());
+    let notes = v["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("store 4 shows Disconnected"))
+    );
+}
+
+#[test]
 fn raft_message_too_large_names_the_sizes_and_sender() {
     let (v, _) = analyze_json(&["fixtures/rules/tikv.raft-message-too-large/fire"]);
     let f = findings(&v, "tikv.raft-message-too-large")[0];

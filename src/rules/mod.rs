@@ -8,6 +8,7 @@ pub mod spec;
 mod template;
 
 pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
+pub use matchers::{human_secs, parse_go_duration};
 pub use spec::RuleSpec;
 
 use crate::bundle::Kind;
