@@ -501,7 +501,10 @@ fn store_from(
         .and_then(|s| s.get("last_heartbeat_ts"))
         .and_then(Value::as_str)
         .and_then(super::time::parse_rfc3339);
-    let line_off = text.find_key_num("id", id, from, until).unwrap_or(from);
+    let id_off = text.find_key_num("id", id, from, until).unwrap_or(from);
+    // Cite the `state_name` line (what a reader wants to see), else the id line.
+    let line_off = memchr::memmem::find(&text.s.as_bytes()[id_off..until], b"\"state_name\"")
+        .map_or(id_off, |p| id_off + p);
     Some(Store {
         id: StoreId(id),
         address: st.get("address").and_then(Value::as_str).map(String::from),
