@@ -413,3 +413,60 @@ needles = ["a"]
         assert!(parse_rule("y.toml", "id = 1").is_err());
     }
 }
+
+#[cfg(test)]
+mod matcher_kind_tests {
+    use super::*;
+    use crate::model::{Location, PdConfig};
+
+    fn facts_with_config(v: serde_json::Value) -> Facts {
+        let mut values = BTreeMap::new();
+        if let serde_json::Value::Object(m) = v {
+            for (k, v) in m {
+                values.insert(k, v);
+            }
+        }
+        Facts {
+            configs: vec![PdConfig {
+                values,
+                loc: Location {
+                    input: InputId(0),
+                    line: 3,
+                },
+            }],
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn config_check_fires_on_its_condition_only() {
+        let rule = r#"id = "test.merge-off"
+severity = "warning"
+title = "{key} is {value}"
+summary = "merging is off"
+[matcher]
+kind = "config-check"
+any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
+"#;
+        let rs = RuleSet::from_specs(vec![parse_rule("t.toml", rule).unwrap()]).unwrap();
+        let inputs = [InputMeta {
+            kind: Kind::PdctlConfig,
+            node: None,
+            path: "config.json".into(),
+        }];
+        let off = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": 0}));
+        let f = rs.evaluate(&EvalCtx {
+            facts: &off,
+            inputs: &inputs,
+        });
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].title, "schedule.merge-schedule-limit is 0");
+        assert_eq!(f[0].evidence[0].loc.line, 3);
+        let on = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": "8"}));
+        let f = rs.evaluate(&EvalCtx {
+            facts: &on,
+            inputs: &inputs,
+        });
+        assert!(f.is_empty());
+    }
+}
