@@ -447,3 +447,45 @@ fn rules_list_needles_explain_completions_man() {
     let out = kvtriage().arg("man").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(".TH"));
 }
+
+#[test]
+fn big_file_chunked_scan_is_deterministic_and_exact() {
+    // > 8 MiB, so the file is split in chunks scanned in parallel.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("tikv-10.0.1.5-20160/log");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut s = String::new();
+    let mut n = 0u64;
+    while s.len() < 20 << 20 {
+        n += 1;
+        if n % 50_000 == 0 {
+            s.push_str("[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n");
+        } else {
+            s.push_str(&format!("[2022/03/28 09:34:38.062 +08:00] [INFO] [raft.rs:1120] [\"became follower at term 5\"] [term=5] [raft_id={n}] [region_id={n}]\n"));
+        }
+    }
+    std::fs::write(dir.join("tikv.log"), &s).unwrap();
+    let run = |threads: &str| {
+        kvtriage()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["analyze", "--format", "json"])
+            .arg(d.path())
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    let v: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(v["inputs"][0]["records"].as_u64().unwrap(), n);
+    let f = findings(&v, "tikv.batch-raft-send-fail")[0];
+    let lines: Vec<u64> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    let want: Vec<u64> = (1..=n).filter(|k| k % 50_000 == 0).take(5).collect();
+    assert!(want.len() >= 3);
+    assert_eq!(lines, want);
+}
