@@ -458,7 +458,7 @@ fn big_file_chunked_scan_is_deterministic_and_exact() {
     let mut n = 0u64;
     while s.len() < 20 << 20 {
         n += 1;
-        if n % 50_000 == 0 {
+        if n.is_multiple_of(50_000) {
             s.push_str("[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n");
         } else {
             s.push_str(&format!("[2022/03/28 09:34:38.062 +08:00] [INFO] [raft.rs:1120] [\"became follower at term 5\"] [term=5] [raft_id={n}] [region_id={n}]\n"));
@@ -485,7 +485,10 @@ fn big_file_chunked_scan_is_deterministic_and_exact() {
         .iter()
         .map(|e| e["line"].as_u64().unwrap())
         .collect();
-    let want: Vec<u64> = (1..=n).filter(|k| k % 50_000 == 0).take(5).collect();
+    let want: Vec<u64> = (1..=n)
+        .filter(|k| k.is_multiple_of(50_000))
+        .take(5)
+        .collect();
     assert!(want.len() >= 3);
     assert_eq!(lines, want);
 }

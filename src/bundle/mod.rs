@@ -1,6 +1,7 @@
 //! Finding the inputs: files, directories (walked recursively, sorted), stdin. Knows nothing of
 //! formats beyond the sniffer.
 
+pub mod archive;
 mod kind;
 mod node;
 pub mod sniff;
