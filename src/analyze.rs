@@ -80,6 +80,8 @@ struct PerInput {
     configs: Vec<PdConfig>,
     versions: Vec<(Component, Version, u64)>,
     pd_addrs: Vec<String>,
+    crdb: crate::model::crdb::CrdbFacts,
+    sched: crate::model::sched::SchedFacts,
     /// Text kept for evidence excerpts of dumps (small files only).
     text: Option<String>,
 }
@@ -118,6 +120,10 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         for c in &mut p.configs {
             c.loc.input = id;
         }
+        p.crdb.set_input(id);
+        facts.crdb.append(std::mem::take(&mut p.crdb));
+        p.sched.set_input(id);
+        facts.sched.append(std::mem::take(&mut p.sched));
         for (c, v, line) in p.versions {
             facts.note_version(c, v, Location { input: id, line });
         }
@@ -312,7 +318,9 @@ fn process_bytes(
             report.kind = kind;
             let text = String::from_utf8_lossy(data);
             match kind {
-                k if k.is_pdctl() => {
+                k if k.is_pdctl()
+                    && !matches!(k, Kind::PdUnsafeRecovery | Kind::PdctlOperators) =>
+                {
                     let out = pdctl::parse(&text, InputId(0));
                     report.records = Some(out.records + out.answers.len() as u64);
                     if let Some(problem) = out.problem {

@@ -255,14 +255,7 @@ fn first_sentence(s: &str) -> String {
 }
 
 fn matcher_kind(m: &crate::rules::spec::MatcherSpec) -> &'static str {
-    use crate::rules::spec::MatcherSpec::*;
-    match m {
-        LogPattern(_) => "log-pattern",
-        StoreState(_) => "store-state",
-        RegionCheck(_) => "region-check",
-        ConfigCheck(_) => "config-check",
-        Builtin(_) => "builtin",
-    }
+    crate::rules::matcher_name(m)
 }
 
 fn cmd_explain(id: &str) -> anyhow::Result<u8> {

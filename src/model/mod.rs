@@ -1,9 +1,11 @@
 //! Typed facts extracted from the inputs. Nothing here knows which parser produced a fact
 //! beyond its [`Location`].
 
+pub mod crdb;
 mod ids;
 mod log;
 mod pd;
+pub mod sched;
 
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
 pub use log::{Level, LogEvent};
@@ -86,13 +88,11 @@ pub struct Facts {
     pub versions: BTreeMap<Component, Vec<SeenVersion>>,
     /// Addresses seen for PD (from pd-ctl command lines, `-u http://...`).
     pub pd_addrs: Vec<String>,
-    /// Extra, parser-specific facts (CockroachDB nodes and so on) live in their own vectors.
-    pub extra: Extra,
+    /// CockroachDB CLI tables.
+    pub crdb: crdb::CrdbFacts,
+    /// PD scheduling facts: metrics, unsafe recovery, operator lists.
+    pub sched: sched::SchedFacts,
 }
-
-/// Facts of formats whose models live beside their parsers.
-#[derive(Debug, Default)]
-pub struct Extra {}
 
 impl Facts {
     /// The newest version seen for a component (newest wins: a rolling upgrade leaves both).

@@ -6,5 +6,19 @@ pub mod jsonlog;
 pub mod legacy;
 pub mod pdctl;
 pub mod scan;
+pub mod sched_input;
 pub mod time;
 pub mod unified;
+
+use crate::model::{Component, Version};
+
+/// What reading one non-log input yields: its facts, counts for the report, a problem to
+/// show as the input's reason, and versions seen (with their 1-based lines).
+#[derive(Debug, Default)]
+pub struct Collected<F> {
+    pub facts: F,
+    pub records: u64,
+    pub unparsed_lines: Option<u64>,
+    pub problem: Option<String>,
+    pub versions: Vec<(Component, Version, u64)>,
+}

@@ -15,9 +15,17 @@ const NAMES: &[&str] = &[
 
 pub fn exists(name: &str) -> bool {
     NAMES.contains(&name)
+        || super::builtin_pd::NAMES.contains(&name)
+        || super::builtin_crdb::NAMES.contains(&name)
 }
 
 pub fn run(name: &str, rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+    if super::builtin_pd::NAMES.contains(&name) {
+        return super::builtin_pd::run(name, rule, ctx);
+    }
+    if super::builtin_crdb::NAMES.contains(&name) {
+        return super::builtin_crdb::run(name, rule, ctx);
+    }
     match name {
         "scale-in-no-target" => scale_in(rule, ctx, Blocker::NoTarget),
         "scale-in-blocked-by-space" => scale_in(rule, ctx, Blocker::Space),

@@ -2,8 +2,11 @@
 //! matcher hits into rendered findings.
 
 mod builtin;
+mod builtin_crdb;
+mod builtin_pd;
 pub mod finding;
 mod matchers;
+mod matchers_pd;
 pub mod spec;
 mod template;
 
@@ -193,6 +196,12 @@ impl RuleSet {
                         add(set, needles, b.inputs.as_ref()).map_err(&err)?;
                     }
                 }
+                MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
+                    let kind = matcher_name(&spec.matcher);
+                    for (set, needles, kinds) in matchers_pd::load(kind, t).map_err(&err)? {
+                        add(&set, &needles, kinds.as_ref()).map_err(&err)?;
+                    }
+                }
                 MatcherSpec::StoreState(_) | MatcherSpec::ConfigCheck(_) => {}
             }
             rules.push(Rule {
@@ -229,6 +238,9 @@ impl RuleSet {
                 MatcherSpec::RegionCheck(s) => matchers::region_check(rule, s, ctx),
                 MatcherSpec::ConfigCheck(s) => matchers::config_check(s, ctx),
                 MatcherSpec::Builtin(b) => builtin::run(&b.name, rule, ctx),
+                MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
+                    matchers_pd::run(matcher_name(&rule.spec.matcher), t, rule, ctx)
+                }
             };
             for hit in hits {
                 out.push(render(rule, hit, ctx.facts));
@@ -242,6 +254,19 @@ impl RuleSet {
                 .then_with(|| a.title.cmp(&b.title))
         });
         out
+    }
+}
+
+/// The `kind` name of a matcher as written in rule files.
+pub fn matcher_name(m: &MatcherSpec) -> &'static str {
+    match m {
+        MatcherSpec::LogPattern(_) => "log-pattern",
+        MatcherSpec::StoreState(_) => "store-state",
+        MatcherSpec::RegionCheck(_) => "region-check",
+        MatcherSpec::ConfigCheck(_) => "config-check",
+        MatcherSpec::Builtin(_) => "builtin",
+        MatcherSpec::LogSequence(_) => "log-sequence",
+        MatcherSpec::MetricThreshold(_) => "metric-threshold",
     }
 }
 

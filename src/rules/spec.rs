@@ -45,6 +45,10 @@ pub enum MatcherSpec {
     ConfigCheck(ConfigCheckSpec),
     /// Correlation written in Rust; the file still owns the words.
     Builtin(BuiltinSpec),
+    /// A then B (or A without B) within a window; parameters read by `matchers_pd`.
+    LogSequence(toml::Table),
+    /// A metric over a value or growth rate; parameters read by `matchers_pd`.
+    MetricThreshold(toml::Table),
 }
 
 #[derive(Debug, Deserialize, Clone)]

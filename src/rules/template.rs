@@ -50,6 +50,13 @@ const IDS: &[&str] = &[
     "peer_stores",
 ];
 
+/// A placeholder any rule may use: the common ones and those the correlation modules add.
+pub fn is_known(name: &str) -> bool {
+    KNOWN.contains(&name)
+        || super::builtin_pd::PLACEHOLDERS.contains(&name)
+        || super::builtin_crdb::PLACEHOLDERS.contains(&name)
+}
+
 fn names(t: &str) -> impl Iterator<Item = &str> {
     t.split('{')
         .skip(1)
@@ -58,7 +65,7 @@ fn names(t: &str) -> impl Iterator<Item = &str> {
 
 pub fn check(t: &str) -> Result<(), String> {
     for n in names(t) {
-        let ok = KNOWN.contains(&n) || n.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        let ok = is_known(n) || n.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_'));
         if !ok {
             return Err(format!(
                 "unknown placeholder {{{n}}} in {t:?} (known: {})",
@@ -79,7 +86,7 @@ pub fn render(t: &str, vars: &BTreeMap<String, String>) -> Result<String, String
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         match after.split_once('}') {
-            Some((name, tail)) if KNOWN.contains(&name) => {
+            Some((name, tail)) if is_known(name) => {
                 match vars.get(name) {
                     Some(v) => out.push_str(v),
                     None => {
