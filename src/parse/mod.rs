@@ -1,14 +1,18 @@
 //! One module per input format. Each turns bytes into facts of the model.
 
+pub mod crdb_input;
 pub mod crdb_log;
 pub mod crdb_table;
 pub mod jsonlog;
 pub mod legacy;
+pub mod operator;
 pub mod pdctl;
+pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
 pub mod time;
 pub mod unified;
+pub mod unsafe_recovery;
 
 use crate::model::{Component, Version};
 
