@@ -354,15 +354,19 @@ fn process_bytes(
                     p.events = answers;
                 }
                 Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput => {
-                    // Read and counted; the CockroachDB rules that use them come later.
-                    let out = crate::parse::crdb_table::parse(&text);
-                    report.records = Some(out.records);
-                    report.unparsed_lines = Some(out.unparsed_lines);
-                    if out.records == 0 {
-                        report.status = Status::Failed;
-                        report.reason =
-                            Some("no node table or decommission line could be read".into());
-                    }
+                    let c = crate::parse::crdb_input::collect(kind, &text, InputId(0));
+                    apply_collected(&mut report, c.records, c.unparsed_lines, c.problem);
+                    p.versions.extend(c.versions);
+                    p.crdb = c.facts;
+                }
+                Kind::PrometheusText
+                | Kind::PrometheusJson
+                | Kind::PdUnsafeRecovery
+                | Kind::PdctlOperators => {
+                    let c = crate::parse::sched_input::collect(kind, &text, InputId(0));
+                    apply_collected(&mut report, c.records, c.unparsed_lines, c.problem);
+                    p.versions.extend(c.versions);
+                    p.sched = c.facts;
                 }
                 _ => {
                     report.status = Status::Skipped;
@@ -376,6 +380,27 @@ fn process_bytes(
     }
     p.report = Some(report);
     p
+}
+
+/// Status and reason of an input from what its collector read.
+fn apply_collected(
+    report: &mut InputReport,
+    records: u64,
+    unparsed: Option<u64>,
+    problem: Option<String>,
+) {
+    report.records = Some(records);
+    report.unparsed_lines = unparsed;
+    if let Some(problem) = problem {
+        if records == 0 {
+            report.status = if problem.contains("not analysed yet") {
+                Status::Skipped
+            } else {
+                Status::Failed
+            };
+        }
+        report.reason = Some(problem);
+    }
 }
 
 fn prefilter_groups(pf: &Prefilter, text: &str) -> Vec<u32> {
