@@ -2,7 +2,7 @@
 //! merge facts in a fixed order → run rules → resolve evidence lines.
 
 use crate::bundle::sniff::{SNIFF_BYTES, Sniffed, sniff};
-use crate::bundle::{self, Data, Kind, Source};
+use crate::bundle::{self, Data, Kind, Source, archive};
 use crate::model::{
     Component, Facts, InputId, Location, LogEvent, PdConfig, Region, Store, Version,
 };
@@ -44,6 +44,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     /// Zone for log formats that carry none (pre-unified TiKV/PD).
     pub assume_tz: FixedOffset,
+    /// Decompression limits for archives and compressed files.
+    pub limits: crate::bundle::archive::Limits,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
         Options {
             paths: Vec::new(),
             assume_tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+            limits: crate::bundle::archive::Limits::default(),
         }
     }
 }
@@ -254,13 +257,57 @@ fn process_source(
         Ok(d) => d,
         Err(reason) => return vec![failed(src, Kind::Unknown, 0, reason)],
     };
-    vec![process_bytes(
+    if archive::detect(&data[..data.len().min(SNIFF_BYTES)]).is_none() {
+        return vec![process_bytes(
+            &src.display,
+            &data,
+            prefilter,
+            opts,
+            version_group,
+        )];
+    }
+    // Archives and compressed files are read in memory, member by member; nothing is
+    // written to disk and member paths are only displayed.
+    let mut out = Vec::new();
+    archive::read(
         &src.display,
         &data,
-        prefilter,
-        opts,
-        version_group,
-    )]
+        &opts.limits,
+        &mut |entry| match entry {
+            archive::Entry::Member(m) => {
+                let d = Data::Owned(m.data);
+                out.push(process_bytes(&m.path, &d, prefilter, opts, version_group));
+            }
+            archive::Entry::Problem(p) => {
+                let status = match p.status {
+                    archive::ProblemStatus::Skipped => Status::Skipped,
+                    archive::ProblemStatus::Failed => Status::Failed,
+                };
+                out.push(PerInput {
+                    report: Some(InputReport {
+                        path: p.path.clone(),
+                        kind: Kind::Unknown,
+                        node: bundle::node_from_path(&p.path),
+                        status,
+                        reason: Some(p.reason),
+                        bytes: 0,
+                        records: None,
+                        unparsed_lines: None,
+                    }),
+                    ..Default::default()
+                });
+            }
+        },
+    );
+    if out.is_empty() {
+        out.push(failed(
+            src,
+            Kind::Unknown,
+            data.len() as u64,
+            "archive holds no file".into(),
+        ));
+    }
+    out
 }
 
 fn process_bytes(

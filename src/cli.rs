@@ -92,12 +92,25 @@ pub struct AnalyzeArgs {
     /// UTC offset assumed for old log formats that print none (e.g. +08:00).
     #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
     pub assume_tz: chrono::FixedOffset,
+    /// Stop decompressing archives after this many bytes in total (default 8 GiB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+    /// Stop a compressed stream that grows past this many times its compressed size (default 200).
+    #[arg(long, value_name = "N")]
+    pub max_ratio: Option<u64>,
     /// Print nothing; only the exit code tells.
     #[arg(long, short)]
     pub quiet: bool,
     /// Show all evidence lines, references and every input.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `8GiB`, `500MiB`, `1000000`: a byte count.
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::parse::pdctl::parse_byte_size(s)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is not a size like 8GiB or 500MiB"))
 }
 
 fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
@@ -146,9 +159,17 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         }
         paths.push(PathBuf::from("-"));
     }
+    let mut limits = crate::bundle::archive::Limits::default();
+    if let Some(b) = args.max_bytes {
+        limits.max_total_bytes = b;
+    }
+    if let Some(r) = args.max_ratio {
+        limits.max_ratio = r.max(1);
+    }
     let opts = Options {
         paths,
         assume_tz: args.assume_tz,
+        limits,
     };
     let analysis = analyze::analyze(&opts, &rules);
     let stdout = std::io::stdout();

@@ -349,7 +349,7 @@ impl<R: Read> Read for Guard<'_, R> {
                 {
                     return Err(self.stop(format!(
                         "decompression stopped: more than {}x the compressed size (possible \
-                         decompression bomb); raise --max-bytes to read it",
+                         decompression bomb); raise --max-ratio to read it",
                         self.sh.max_ratio
                     )));
                 }
@@ -1575,7 +1575,7 @@ mod tests {
         assert_eq!(
             p[0].reason,
             "decompression stopped: more than 200x the compressed size (possible decompression \
-             bomb); raise --max-bytes to read it"
+             bomb); raise --max-ratio to read it"
         );
         // Inside another zip, the members after it are still read.
         let outer = zip_of(&[("bomb.zip", bomb), ("ok.log", b"fine".to_vec())]);

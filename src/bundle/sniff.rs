@@ -59,9 +59,7 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
         return Sniffed::Skip("empty file".into());
     }
     if let Some(m) = compressed_magic(head) {
-        return Sniffed::Skip(format!(
-            "{m} data (compressed or archive input is not read here)"
-        ));
+        return Sniffed::Skip(format!("{m} data: this compression is not supported"));
     }
     if is_binary(head) {
         return Sniffed::Skip("binary file".into());
