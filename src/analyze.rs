@@ -9,7 +9,7 @@ use crate::model::{
 use crate::parse::pdctl;
 use crate::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::rules::{EvalCtx, Finding, InputMeta, RuleSet};
-use chrono::FixedOffset;
+use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,6 +38,11 @@ pub struct InputReport {
     pub records: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unparsed_lines: Option<u64>,
+    /// Time of the first and last entry of a log (RFC 3339 with the log's own offset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
 }
 
 pub struct Options {
@@ -46,6 +51,13 @@ pub struct Options {
     pub assume_tz: FixedOffset,
     /// Decompression limits for archives and compressed files.
     pub limits: crate::bundle::archive::Limits,
+    /// Keep every log entry at or above this level (the timeline wants them).
+    pub keep_level: Option<crate::model::Level>,
+    /// Count warning/error templates (for `generic.error-burst`).
+    pub templates: bool,
+    /// Only events in this time window count (`--since`, `--until`).
+    pub since: Option<chrono::DateTime<FixedOffset>>,
+    pub until: Option<chrono::DateTime<FixedOffset>>,
 }
 
 impl Default for Options {
@@ -54,6 +66,10 @@ impl Default for Options {
             paths: Vec::new(),
             assume_tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
             limits: crate::bundle::archive::Limits::default(),
+            keep_level: None,
+            templates: true,
+            since: None,
+            until: None,
         }
     }
 }
@@ -85,6 +101,7 @@ struct PerInput {
     pd_addrs: Vec<String>,
     crdb: crate::model::crdb::CrdbFacts,
     sched: crate::model::sched::SchedFacts,
+    templates: Vec<crate::model::TemplateStat>,
     /// Text kept for evidence excerpts of dumps (small files only).
     text: Option<String>,
 }
@@ -123,6 +140,10 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         for c in &mut p.configs {
             c.loc.input = id;
         }
+        for t in &mut p.templates {
+            t.sample.input = id;
+        }
+        facts.templates.append(&mut p.templates);
         p.crdb.set_input(id);
         facts.crdb.append(std::mem::take(&mut p.crdb));
         p.sched.set_input(id);
@@ -145,6 +166,21 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         if let Some(r) = p.report {
             inputs.push(r);
         }
+    }
+    // The time window: events without a time (pasted pd-ctl answers) always count.
+    if opts.since.is_some() || opts.until.is_some() {
+        let inside = |t: chrono::DateTime<FixedOffset>| {
+            opts.since.is_none_or(|s| t >= s) && opts.until.is_none_or(|u| t <= u)
+        };
+        facts.events.retain(|e| e.time.is_none_or(inside));
+        let lo = opts.since.map(|s| s.timestamp().div_euclid(60));
+        let hi = opts.until.map(|u| u.timestamp().div_euclid(60));
+        for t in &mut facts.templates {
+            t.per_minute
+                .retain(|m, _| lo.is_none_or(|l| *m >= l) && hi.is_none_or(|h| *m <= h));
+            t.count = t.per_minute.values().map(|&c| c as u64).sum();
+        }
+        facts.templates.retain(|t| t.count > 0);
     }
     let metas: Vec<InputMeta> = inputs
         .iter()
@@ -177,6 +213,7 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         );
     }
     notes.extend(stale_store_notes(&facts));
+    notes.extend(rotation_notes(&inputs));
     if facts.stores.iter().any(|s| s.is_offline())
         && !inputs.iter().any(|i| i.kind == Kind::PdctlStores)
     {
@@ -191,6 +228,84 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         findings,
         notes,
     }
+}
+
+/// The folder of a path (archive members keep their archive prefix).
+fn parent_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// Rotated logs of one component in one folder form one stream: said in time order, with the
+/// overlaps and gaps between files (a gap over an hour is worth knowing in a post-mortem).
+fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
+    let mut streams: BTreeMap<
+        (&str, Kind),
+        Vec<(DateTime<FixedOffset>, DateTime<FixedOffset>, &str)>,
+    > = BTreeMap::new();
+    for i in inputs.iter().filter(|i| i.kind.is_log()) {
+        let (Some(f), Some(l)) = (i.first_time.as_deref(), i.last_time.as_deref()) else {
+            continue;
+        };
+        let (Ok(f), Ok(l)) = (
+            DateTime::parse_from_rfc3339(f),
+            DateTime::parse_from_rfc3339(l),
+        ) else {
+            continue;
+        };
+        // A rotated member inside a .gz keeps the folder of the .gz.
+        let dir = parent_of(i.path.split("!/").next().unwrap_or(&i.path));
+        streams
+            .entry((dir, i.kind))
+            .or_default()
+            .push((f, l, i.path.as_str()));
+    }
+    let mut notes = Vec::new();
+    for ((dir, kind), mut files) in streams {
+        if files.len() < 2 {
+            continue;
+        }
+        files.sort();
+        let mut issues = Vec::new();
+        for w in files.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if b.0 < a.1 {
+                issues.push(format!(
+                    "{} starts at {} before {} ends at {} (overlap)",
+                    b.2,
+                    b.0.to_rfc3339(),
+                    a.2,
+                    a.1.to_rfc3339()
+                ));
+            } else if (b.0 - a.1).num_seconds() > 3600 {
+                issues.push(format!(
+                    "no {kind} lines between {} ({}) and {} ({}): a gap of {}",
+                    a.1.to_rfc3339(),
+                    a.2,
+                    b.0.to_rfc3339(),
+                    b.2,
+                    crate::rules::human_secs((b.0 - a.1).num_seconds())
+                ));
+            }
+        }
+        let shown = if dir.is_empty() { "." } else { dir };
+        let mut note = format!(
+            "{} rotated {kind} files in {shown} read as one stream, {} to {}",
+            files.len(),
+            files[0].0.to_rfc3339(),
+            files
+                .iter()
+                .map(|f| f.1)
+                .max()
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        );
+        if !issues.is_empty() {
+            note.push_str(": ");
+            note.push_str(&issues.join("; "));
+        }
+        notes.push(note);
+    }
+    notes
 }
 
 /// Disconnected records too old to be live PD state: said, not reported as findings.
@@ -242,6 +357,8 @@ fn failed(src: &Source, kind: Kind, bytes: u64, reason: String) -> PerInput {
             bytes,
             records: None,
             unparsed_lines: None,
+            first_time: None,
+            last_time: None,
         }),
         ..Default::default()
     }
@@ -293,6 +410,8 @@ fn process_source(
                         bytes: 0,
                         records: None,
                         unparsed_lines: None,
+                        first_time: None,
+                        last_time: None,
                     }),
                     ..Default::default()
                 });
@@ -329,6 +448,8 @@ fn process_bytes(
         bytes,
         records: None,
         unparsed_lines: None,
+        first_time: None,
+        last_time: None,
     };
     let mut p = PerInput::default();
     match sniff(display, head) {
@@ -344,10 +465,15 @@ fn process_bytes(
                 format,
                 prefilter,
                 assume_tz: opts.assume_tz,
+                keep_level: opts.keep_level,
+                templates: opts.templates,
             };
             let out = scan::scan_log(data, &ctx);
             report.records = Some(out.records);
             report.unparsed_lines = Some(out.unparsed_lines);
+            report.first_time = out.first_time.map(|t| t.to_rfc3339());
+            report.last_time = out.last_time.map(|t| t.to_rfc3339());
+            p.templates = out.templates;
             if out.records == 0 {
                 report.status = Status::Failed;
                 report.reason = Some("no log entry could be parsed".into());

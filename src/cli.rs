@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Analyse a bundle and print findings.
     Analyze(AnalyzeArgs),
+    /// Print one time-ordered stream of the significant events of every node.
+    Timeline(TimelineArgs),
     /// Inspect the rule catalogue.
     Rules {
         #[command(subcommand)]
@@ -39,6 +41,42 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     Man,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TimelineArgs {
+    /// Files or directories (archives too); `-` reads stdin.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub window: Window,
+    /// Only this node (`10.0.1.5:20160`, `n4`) or a path substring; repeatable.
+    #[arg(long)]
+    pub node: Vec<String>,
+    /// Lowest level listed (rules' patterns and restarts are always listed).
+    #[arg(long, default_value = "warn", value_parser = parse_level)]
+    pub level: crate::model::Level,
+    /// Only events whose line matches this regex.
+    #[arg(long)]
+    pub grep: Option<String>,
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub format: TimelineFormat,
+    /// List warning/error message templates per node instead of events.
+    #[arg(long)]
+    pub templates: bool,
+    /// UTC offset assumed for old log formats that print none (e.g. +08:00).
+    #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
+    pub assume_tz: chrono::FixedOffset,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Text,
+    Jsonl,
+}
+
+fn parse_level(s: &str) -> Result<crate::model::Level, String> {
+    crate::model::Level::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a level (trace, debug, info, warn, error, fatal)"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +130,8 @@ pub struct AnalyzeArgs {
     /// UTC offset assumed for old log formats that print none (e.g. +08:00).
     #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
     pub assume_tz: chrono::FixedOffset,
+    #[command(flatten)]
+    pub window: Window,
     /// Stop decompressing archives after this many bytes in total (default 8 GiB).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_bytes: Option<u64>,
@@ -113,6 +153,26 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a size like 8GiB or 500MiB"))
 }
 
+/// A time window over log events.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Window {
+    /// Only events at or after this time (RFC 3339, or `2024/07/22 20:02:58.803 +08:00`;
+    /// a time without zone is UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only events at or before this time (same forms as --since).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    crate::parse::time::parse_user_time(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a time like 2024-07-22T20:02:58+08:00 or 2024/07/22 20:02:58.803 +08:00"
+        )
+    })
+}
+
 fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
     let t = format!("2000/01/01 00:00:00.000 {s}");
     crate::parse::time::parse_unified(&t)
@@ -131,6 +191,7 @@ pub mod exit {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Analyze(args) => cmd_analyze(args),
+        Command::Timeline(args) => cmd_timeline(args),
         Command::Rules { command } => cmd_rules(command),
         Command::Explain { rule } => cmd_explain(&rule),
         Command::Completions { shell } => {
@@ -170,6 +231,9 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         paths,
         assume_tz: args.assume_tz,
         limits,
+        since: args.window.since,
+        until: args.window.until,
+        ..Options::default()
     };
     let analysis = analyze::analyze(&opts, &rules);
     let stdout = std::io::stdout();
@@ -200,6 +264,49 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         lock.flush()?;
     }
     Ok(exit_code(&analysis, args.fail_on, args.strict))
+}
+
+fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
+    let rules = RuleSet::builtin()?;
+    let mut paths = args.paths.clone();
+    if paths.is_empty() {
+        if std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
+            );
+        }
+        paths.push(PathBuf::from("-"));
+    }
+    let grep = match &args.grep {
+        Some(g) => Some(regex::Regex::new(g).map_err(|e| anyhow::anyhow!("--grep: {e}"))?),
+        None => None,
+    };
+    let opts = crate::timeline::TimelineOptions {
+        analyze: Options {
+            paths,
+            assume_tz: args.assume_tz,
+            since: args.window.since,
+            until: args.window.until,
+            ..Options::default()
+        },
+        level: args.level,
+        nodes: args.node.clone(),
+        grep,
+    };
+    let t = crate::timeline::build(opts, &rules);
+    let text = if args.templates {
+        crate::timeline::render_templates(&t.analysis, args.format == TimelineFormat::Jsonl)
+    } else {
+        match args.format {
+            TimelineFormat::Text => crate::timeline::render_text(&t),
+            TimelineFormat::Jsonl => crate::timeline::render_jsonl(&t),
+        }
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    if t.analysis.nothing_analysed() {
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::OK)
 }
 
 pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {

@@ -242,6 +242,15 @@ const CASES: &[Case] = &[
         near_miss_allows: None,
     },
     Case {
+        rule: "generic.error-burst",
+        fire: "fixtures/rules/generic.error-burst/fire",
+        near_miss: "fixtures/rules/generic.error-burst/near-miss",
+        severity: "info",
+        stores: &[],
+        regions: &[],
+        near_miss_allows: None,
+    },
+    Case {
         rule: "tikv.store-down",
         fire: "fixtures/rules/tikv.store-down/fire",
         near_miss: "fixtures/rules/tikv.store-down/near-miss",

@@ -79,3 +79,20 @@ impl LogEvent {
         self.groups.binary_search(&g).is_ok()
     }
 }
+
+/// A warning/error message template (ids and numbers masked) and how often it occurred.
+#[derive(Clone, Debug)]
+pub struct TemplateStat {
+    pub template: String,
+    pub level: Level,
+    pub count: u64,
+    pub first: Option<DateTime<FixedOffset>>,
+    pub last: Option<DateTime<FixedOffset>>,
+    /// The first occurrence.
+    pub sample: Location,
+    pub sample_excerpt: String,
+    /// Occurrences per unix minute.
+    pub per_minute: std::collections::BTreeMap<i64, u32>,
+    /// Some occurrence also hit a rule's needle (a known pattern).
+    pub known: bool,
+}

@@ -8,7 +8,7 @@ mod pd;
 pub mod sched;
 
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
-pub use log::{Level, LogEvent};
+pub use log::{Level, LogEvent, TemplateStat};
 pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
 
 use std::collections::BTreeMap;
@@ -88,6 +88,8 @@ pub struct Facts {
     pub versions: BTreeMap<Component, Vec<SeenVersion>>,
     /// Addresses seen for PD (from pd-ctl command lines, `-u http://...`).
     pub pd_addrs: Vec<String>,
+    /// Warning/error message templates per input (sample locations name the input).
+    pub templates: Vec<TemplateStat>,
     /// CockroachDB CLI tables.
     pub crdb: crdb::CrdbFacts,
     /// PD scheduling facts: metrics, unsafe recovery, operator lists.

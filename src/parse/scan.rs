@@ -5,7 +5,7 @@
 
 use super::{crdb_log, jsonlog, legacy, unified};
 use crate::bundle::Kind;
-use crate::model::{InputId, Level, Location, LogEvent};
+use crate::model::{InputId, Level, Location, LogEvent, TemplateStat};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
@@ -129,7 +129,17 @@ pub struct ScanOutput {
     pub group_counts: BTreeMap<u32, u64>,
     pub first_time: Option<DateTime<FixedOffset>>,
     pub last_time: Option<DateTime<FixedOffset>>,
+    /// Warning/error message templates, in order of first appearance.
+    pub templates: Vec<TemplateStat>,
+    /// Entries kept because of `keep_level` beyond the cap (not kept, only counted).
+    pub dropped_events: u64,
 }
+
+/// Entries kept per file for the timeline; beyond this they are counted, not kept.
+pub const MAX_LEVEL_EVENTS: usize = 100_000;
+
+/// Distinct templates tracked per file and chunk; beyond this they are not tracked.
+pub const MAX_TEMPLATES: usize = 2000;
 
 /// Events kept per group and file; beyond this only counts grow, so memory stays bounded.
 pub const MAX_EVENTS_PER_GROUP: usize = 2000;
@@ -144,6 +154,10 @@ pub struct ScanCtx<'a> {
     pub prefilter: &'a Prefilter,
     /// Zone assumed for formats without one (legacy TiKV/PD).
     pub assume_tz: FixedOffset,
+    /// Also keep every entry at or above this level (for the timeline).
+    pub keep_level: Option<Level>,
+    /// Count warning/error message templates per minute (for error bursts).
+    pub templates: bool,
 }
 
 pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
@@ -174,9 +188,33 @@ pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
         }
         out.first_time = min_opt(out.first_time, p.first_time);
         out.last_time = max_opt(out.last_time, p.last_time);
+        out.dropped_events += p.dropped_events;
+        for mut t in p.templates {
+            t.sample.line += line_base - p.lines;
+            merge_template(&mut out.templates, t);
+        }
     }
     finish(&mut out);
     out
+}
+
+/// Adds a chunk's template to the file's list (same template: counts add up, the earlier
+/// sample stays).
+fn merge_template(list: &mut Vec<TemplateStat>, t: TemplateStat) {
+    let full = list.len() >= MAX_TEMPLATES;
+    match list.iter_mut().find(|x| x.template == t.template) {
+        Some(x) => {
+            x.count += t.count;
+            x.first = min_opt(x.first, t.first);
+            x.last = max_opt(x.last, t.last);
+            x.known |= t.known;
+            for (m, c) in t.per_minute {
+                *x.per_minute.entry(m).or_default() += c;
+            }
+        }
+        None if !full => list.push(t),
+        None => {}
+    }
 }
 
 fn min_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
@@ -197,7 +235,8 @@ fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 fn finish(out: &mut ScanOutput) {
     let mut kept: BTreeMap<u32, usize> = BTreeMap::new();
     out.events.retain(|ev| {
-        let mut keep = false;
+        // Entries kept for their level are bounded by MAX_LEVEL_EVENTS already.
+        let mut keep = ev.groups.is_empty();
         for g in &ev.groups {
             let n = kept.entry(*g).or_default();
             if *n < MAX_EVENTS_PER_GROUP {
@@ -241,6 +280,8 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
         }
     }
     let mut next_hit = 0usize;
+    let mut level_events = 0usize;
+    let mut templates: Vec<TemplateStat> = Vec::new();
 
     // 2. Walk lines.
     let mut pos = 0usize;
@@ -280,6 +321,7 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
             }
             next_hit += 1;
         }
+        let mut kept = false;
         if hit {
             let groups = ctx.prefilter.line_groups(line, ctx.kind);
             if !groups.is_empty() {
@@ -293,11 +335,31 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
                 };
                 let ev = build_event(line, head_line, line_no, groups, ctx);
                 out.events.push(ev);
+                kept = true;
+            }
+        }
+        // Warnings and errors: templates and, for the timeline, the entry itself. Only
+        // these lines pay for a level lookup beyond the head test.
+        if head && (ctx.templates || ctx.keep_level.is_some()) {
+            if let Some(level) = line_level(line, ctx) {
+                if !kept && ctx.keep_level.is_some_and(|k| level >= k) {
+                    if level_events < MAX_LEVEL_EVENTS {
+                        level_events += 1;
+                        out.events
+                            .push(build_event(line, None, line_no, Vec::new(), ctx));
+                    } else {
+                        out.dropped_events += 1;
+                    }
+                }
+                if ctx.templates && level >= Level::Warn {
+                    count_template(&mut templates, line, line_no, level, kept, ctx);
+                }
             }
         }
         pos = end + 1;
     }
     out.lines = line_no - line_base;
+    out.templates = templates;
     if let Some((s, e)) = first_head_line {
         out.first_time = head_time(&data[s..e], ctx);
     }
@@ -305,6 +367,117 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
         out.last_time = head_time(&data[s..e], ctx);
     }
     out
+}
+
+/// The level of an entry head, as cheaply as the format allows.
+fn line_level(line: &[u8], ctx: &ScanCtx<'_>) -> Option<Level> {
+    match ctx.format {
+        LogFormat::Unified => unified::quick_level(line),
+        LogFormat::Crdb => match line.first()? {
+            b'I' => Some(Level::Info),
+            b'W' => Some(Level::Warn),
+            b'E' => Some(Level::Error),
+            b'F' => Some(Level::Fatal),
+            _ => None,
+        },
+        LogFormat::Legacy => {
+            let s = std::str::from_utf8(line).ok()?;
+            legacy::parse_line(s, ctx.assume_tz).map(|l| l.level)
+        }
+        LogFormat::Json => {
+            let p = memchr::memmem::find(line, b"\"level\":\"")? + 9;
+            let end = memchr::memchr(b'"', &line[p..])? + p;
+            Level::parse(std::str::from_utf8(&line[p..end]).ok()?)
+        }
+    }
+}
+
+/// A message with ids and numbers masked, so that `region 12` and `region 99` are one
+/// template: runs of digits become `#`, hex/uuid-like words with digits become `#`.
+pub fn mask_template(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(160));
+    for word in msg.split_inclusive([' ', ',', ':', '=', '(', ')', '[', ']', '{', '}', '"']) {
+        let (body, sep) = match word.char_indices().last() {
+            Some((i, c)) if " ,:=()[]{}\"".contains(c) => (&word[..i], &word[i..]),
+            _ => (word, ""),
+        };
+        let digits = body.bytes().filter(u8::is_ascii_digit).count();
+        let hexish = body.len() >= 8
+            && digits > 0
+            && body.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if hexish {
+            out.push('#');
+        } else {
+            let mut in_digits = false;
+            for c in body.chars() {
+                if c.is_ascii_digit() {
+                    if !in_digits {
+                        out.push('#');
+                    }
+                    in_digits = true;
+                } else {
+                    in_digits = false;
+                    out.push(c);
+                }
+            }
+        }
+        out.push_str(sep);
+        if out.len() > 160 {
+            break;
+        }
+    }
+    out
+}
+
+fn count_template(
+    list: &mut Vec<TemplateStat>,
+    line: &[u8],
+    line_no: u64,
+    level: Level,
+    known: bool,
+    ctx: &ScanCtx<'_>,
+) {
+    let text = String::from_utf8_lossy(line);
+    let mut ev = LogEvent {
+        loc: Location {
+            input: ctx.input,
+            line: line_no,
+        },
+        time: None,
+        level: None,
+        source: None,
+        message: String::new(),
+        fields: Vec::new(),
+        excerpt: String::new(),
+        groups: Vec::new(),
+    };
+    fill_from_head(&mut ev, &text, ctx);
+    let template = mask_template(&ev.message);
+    let minute = ev.time.map(|t| t.timestamp().div_euclid(60));
+    let full = list.len() >= MAX_TEMPLATES;
+    match list.iter_mut().find(|t| t.template == template) {
+        Some(t) => {
+            t.count += 1;
+            t.first = min_opt(t.first, ev.time);
+            t.last = max_opt(t.last, ev.time);
+            t.known |= known;
+            if let Some(m) = minute {
+                *t.per_minute.entry(m).or_default() += 1;
+            }
+        }
+        None if !full => list.push(TemplateStat {
+            template,
+            level,
+            count: 1,
+            first: ev.time,
+            last: ev.time,
+            sample: ev.loc,
+            sample_excerpt: excerpt(&text),
+            per_minute: minute.map(|m| (m, 1)).into_iter().collect(),
+            known,
+        }),
+        None => {}
+    }
 }
 
 /// A line that starts like an entry of this format (a bracketed date, a severity letter and a
@@ -451,6 +624,8 @@ mod tests {
             format: LogFormat::Unified,
             prefilter: p,
             assume_tz: FixedOffset::east_opt(0).unwrap(),
+            keep_level: None,
+            templates: false,
         }
     }
 

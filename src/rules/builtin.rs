@@ -11,6 +11,7 @@ const NAMES: &[&str] = &[
     "scale-in-no-target",
     "scale-in-blocked-by-space",
     "batch-raft",
+    "error-burst",
 ];
 
 pub fn exists(name: &str) -> bool {
@@ -30,6 +31,7 @@ pub fn run(name: &str, rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         "scale-in-no-target" => scale_in(rule, ctx, Blocker::NoTarget),
         "scale-in-blocked-by-space" => scale_in(rule, ctx, Blocker::Space),
         "batch-raft" => batch_raft(rule, ctx),
+        "error-burst" => error_burst(ctx),
         _ => Vec::new(),
     }
 }
@@ -322,6 +324,104 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         hits.push(hit);
     }
     hits
+}
+
+/// A template spikes when its busiest minute has at least this many lines...
+const BURST_MIN_PEAK: u32 = 20;
+/// ... and at least this many times its average over its other active minutes.
+const BURST_FACTOR: u64 = 5;
+/// Bursts reported at most, worst first: this rule must never drown known findings.
+const BURST_MAX: usize = 3;
+
+/// One template's counts on one node.
+struct BurstAgg<'a> {
+    count: u64,
+    per_minute: BTreeMap<i64, u32>,
+    sample: &'a crate::model::TemplateStat,
+}
+
+/// Warning/error templates no rule knows that spike on a node.
+fn error_burst(ctx: &EvalCtx<'_>) -> Vec<Hit> {
+    let mut by: BTreeMap<(String, &str), BurstAgg<'_>> = BTreeMap::new();
+    for t in ctx.facts.templates.iter().filter(|t| !t.known) {
+        let node = ctx.node_or_path(t.sample.input);
+        let a = by.entry((node, t.template.as_str())).or_insert(BurstAgg {
+            count: 0,
+            per_minute: BTreeMap::new(),
+            sample: t,
+        });
+        a.count += t.count;
+        for (m, c) in &t.per_minute {
+            *a.per_minute.entry(*m).or_default() += c;
+        }
+    }
+    let mut spikes = Vec::new();
+    for ((node, template), a) in &by {
+        let Some((&minute, &peak)) = a.per_minute.iter().max_by_key(|(m, c)| (**c, -**m)) else {
+            continue;
+        };
+        let others = a.per_minute.len().saturating_sub(1) as u64;
+        let rest = a.per_minute.values().map(|&c| c as u64).sum::<u64>() - peak as u64;
+        let baseline = if others == 0 {
+            0
+        } else {
+            rest.div_ceil(others)
+        };
+        if peak < BURST_MIN_PEAK || (peak as u64) < BURST_FACTOR * baseline.max(1) {
+            continue;
+        }
+        spikes.push((peak, node.clone(), *template, minute, baseline, a));
+    }
+    spikes.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then_with(|| x.1.cmp(&y.1))
+            .then_with(|| x.2.cmp(y.2))
+    });
+    spikes
+        .into_iter()
+        .take(BURST_MAX)
+        .map(|(peak, node, template, minute, baseline, a)| {
+            let mut hit = Hit::default();
+            hit.var("node", &node);
+            hit.var("count", a.count);
+            hit.var("message", template);
+            // Shown in the log's own zone, like the lines the reader will look at.
+            let at = match (
+                chrono::DateTime::from_timestamp(minute * 60, 0),
+                a.sample.first,
+            ) {
+                (Some(t), Some(f)) => t
+                    .with_timezone(f.offset())
+                    .format("%Y-%m-%d %H:%M %:z")
+                    .to_string(),
+                (Some(t), None) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                _ => String::new(),
+            };
+            hit.var(
+                "detail",
+                format!(
+                    "{peak} in the minute of {at}, against about {baseline} per minute otherwise"
+                ),
+            );
+            let t = |v: Option<chrono::DateTime<chrono::FixedOffset>>| {
+                v.map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "unknown".into())
+            };
+            hit.var("first", t(a.sample.first));
+            hit.var("last", t(a.sample.last));
+            if let Some(n) = ctx
+                .input(a.sample.sample.input)
+                .and_then(|m| m.node.clone())
+            {
+                hit.entities.nodes.push(n);
+            }
+            hit.evidence.push(super::EvidenceRef {
+                loc: a.sample.sample,
+                excerpt: Some(a.sample.sample_excerpt.clone()),
+            });
+            hit
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,176 @@
+//! `kvtriage timeline` and time windows.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::fs;
+
+fn run(args: &[&str]) -> (String, i32) {
+    let out = Command::cargo_bin("kvtriage")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+/// Two nodes logging in different zones: +08:00 and -07:00.
+fn two_zone_bundle() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("tikv-10.0.1.5-20160/log");
+    let b = d.path().join("pd-10.0.1.1-2379/log");
+    fs::create_dir_all(&a).unwrap();
+    fs::create_dir_all(&b).unwrap();
+    // 10:00:01 +08:00 = 02:00:01Z; 19:00:00 -07:00 (previous day) = 02:00:00Z.
+    fs::write(
+        a.join("tikv.log"),
+        "[2023/09/12 10:00:01.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n\
+[2023/09/12 10:00:03.000 +08:00] [WARN] [endpoint.rs:780] [\"error-response\"] [err=\"x\"]\n\
+[2023/09/12 10:00:04.000 +08:00] [INFO] [raft.rs:1228] [\"became leader at term 6\"] [term=6]\n",
+    )
+    .unwrap();
+    fs::write(
+        b.join("pd.log"),
+        "[2023/09/11 19:00:00.500 -07:00] [WARN] [cluster.go:1046] [\"store does not have enough disk space\"] [store-id=2] [capacity=1889785610240] [available=202826645094]\n\
+[2023/09/11 19:00:02.000 -07:00] [ERROR] [server.go:1] [\"etcdserver: mvcc: database space exceeded\"]\n",
+    )
+    .unwrap();
+    d
+}
+
+#[test]
+fn events_are_ordered_by_instant_across_zones() {
+    let d = two_zone_bundle();
+    let (out, code) = run(&["timeline", d.path().to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(code, 0);
+    let evs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let order: Vec<(String, u64)> = evs
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("pd-10.0.1.1-2379/log/pd.log".to_string(), 1),
+            ("tikv-10.0.1.5-20160/log/tikv.log".to_string(), 1),
+            ("pd-10.0.1.1-2379/log/pd.log".to_string(), 2),
+            ("tikv-10.0.1.5-20160/log/tikv.log".to_string(), 2),
+        ],
+        "{out}"
+    );
+    for e in &evs {
+        for k in ["time", "node", "path", "line", "level", "kind", "message"] {
+            assert!(!e[k].is_null(), "{k} in {e}");
+        }
+    }
+    assert_eq!(evs[0]["time"], "2023-09-11T19:00:00.500-07:00");
+    assert_eq!(evs[0]["node"], "10.0.1.1:2379");
+    assert_eq!(evs[1]["kind"], "error");
+}
+
+#[test]
+fn filters_narrow_the_stream() {
+    let d = two_zone_bundle();
+    let p = d.path().to_str().unwrap();
+    let lines = |args: &[&str]| {
+        let mut a = vec!["timeline", p, "--format", "jsonl"];
+        a.extend_from_slice(args);
+        run(&a).0.lines().count()
+    };
+    assert_eq!(lines(&["--node", "10.0.1.5:20160"]), 2);
+    assert_eq!(
+        lines(&["--level", "error"]),
+        3,
+        "batch_raft is a rule pattern, listed at any level"
+    );
+    assert_eq!(lines(&["--grep", "space"]), 2);
+    // The same instant written in two zones.
+    assert_eq!(lines(&["--since", "2023-09-12T10:00:01+08:00"]), 3);
+    assert_eq!(lines(&["--since", "2023/09/11 19:00:01.000 -07:00"]), 3);
+    assert_eq!(lines(&["--until", "2023-09-12T02:00:01Z"]), 1);
+    let (out, _) = run(&["timeline", p]);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .starts_with("2023-09-11T19:00:00.500-07:00 10.0.1.1:2379")
+    );
+    let (t, _) = run(&["timeline", p, "--templates"]);
+    assert!(
+        t.contains("etcdserver: mvcc: database space exceeded"),
+        "{t}"
+    );
+}
+
+#[test]
+fn analyze_respects_the_window() {
+    let (v, _) = run(&[
+        "analyze",
+        "fixtures/scale-in-stuck",
+        "--format",
+        "json",
+        "--since",
+        "2022-03-28T09:35:00+08:00",
+    ]);
+    let v: Value = serde_json::from_str(&v).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(!rules.contains(&"tikv.batch-raft-send-fail"), "{rules:?}");
+    assert!(
+        rules.contains(&"tikv.offline-store-pinned-by-leaderless-region"),
+        "dumps have no time"
+    );
+    let (_, code) = run(&["analyze", "fixtures/scale-in-stuck", "--since", "yesterday"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn rotated_files_are_one_stream_with_gaps_said() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("tikv-10.0.1.5-20160/log");
+    fs::create_dir_all(&dir).unwrap();
+    let line = |t: &str| {
+        format!(
+            "[2023/09/12 {t} +08:00] [INFO] [raft.rs:1228] [\"became leader at term 6\"] [term=6]\n"
+        )
+    };
+    fs::write(
+        dir.join("tikv-2023-09-12T08-00-00.000.log"),
+        line("07:00:00.000") + &line("08:00:00.000"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("tikv.log"),
+        line("11:00:00.000") + &line("12:00:00.000"),
+    )
+    .unwrap();
+    let (out, _) = run(&["analyze", d.path().to_str().unwrap(), "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let n = notes
+        .iter()
+        .find(|n| n.contains("rotated tikv-log files"))
+        .unwrap();
+    assert!(n.contains("a gap of 3h0m"), "{n}");
+    assert_eq!(v["inputs"][0]["first_time"], "2023-09-12T07:00:00+08:00");
+}
