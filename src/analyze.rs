@@ -182,12 +182,23 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         }
         facts.templates.retain(|t| t.count > 0);
     }
+    // Store id <-> address, learnt from pd-ctl, so that a log finding names its store.
+    let store_by_addr: BTreeMap<&str, u64> = facts
+        .latest_stores()
+        .into_iter()
+        .filter_map(|s| Some((s.address.as_deref()?, s.id.0)))
+        .collect();
     let metas: Vec<InputMeta> = inputs
         .iter()
         .map(|r| InputMeta {
             kind: r.kind,
             node: r.node.clone(),
             path: r.path.clone(),
+            store: r
+                .node
+                .as_deref()
+                .and_then(|n| store_by_addr.get(n).copied())
+                .filter(|_| r.kind == Kind::TikvLog || r.kind == Kind::TiflashLog),
         })
         .collect();
     let ctx = EvalCtx {
@@ -478,6 +489,9 @@ fn process_bytes(
                 report.status = Status::Failed;
                 report.reason = Some("no log entry could be parsed".into());
             }
+            if report.node.is_none() {
+                report.node = node_from_content(kind, &out.events);
+            }
             if let Some(g) = version_group {
                 for e in out.events.iter().filter(|e| e.in_group(g)) {
                     if let Some((c, v)) = version_of(kind, format, e) {
@@ -586,6 +600,23 @@ fn prefilter_groups(pf: &Prefilter, text: &str) -> Vec<u32> {
         .collect();
     gs.sort_unstable();
     gs
+}
+
+/// The node a log belongs to, from its own lines: a CockroachDB `n<id>` tag, or TiKV's
+/// `advertise-addr` in the config it prints at start.
+fn node_from_content(kind: Kind, events: &[LogEvent]) -> Option<String> {
+    match kind {
+        Kind::CrdbLog => events
+            .iter()
+            .find_map(|e| e.field("node").map(|n| format!("n{n}"))),
+        Kind::TikvLog | Kind::TiflashLog => events.iter().find_map(|e| {
+            let text = e.field("config").unwrap_or(&e.message);
+            let p = text.find("\"advertise-addr\":\"")? + "\"advertise-addr\":\"".len();
+            let addr = &text[p..p + text[p..].find('"')?];
+            (!addr.is_empty() && !addr.starts_with("0.0.0.0")).then(|| addr.to_string())
+        }),
+        _ => None,
+    }
 }
 
 /// Reads a release version from a startup line.

@@ -219,7 +219,8 @@ const CASES: &[Case] = &[
         fire: "fixtures/scale-in-stuck",
         near_miss: "fixtures/rules/tikv.batch-raft-send-fail/near-miss",
         severity: "warning",
-        stores: &[],
+        // The logging TiKV's address is store 5 in the pd-ctl store list.
+        stores: &[5],
         regions: &[],
         near_miss_allows: Some("info"),
     },
@@ -500,4 +501,18 @@ fn big_file_chunked_scan_is_deterministic_and_exact() {
         .collect();
     assert!(want.len() >= 3);
     assert_eq!(lines, want);
+}
+
+#[test]
+fn node_identity_from_log_content() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("cockroach.log"),
+        "I210323 20:53:44.765068 611 1@util/log/event_log.go:32 \u{22ee} [n1] 20 ={\"Timestamp\":1616532824096394000,\"EventType\":\"node_restart\",\"NodeID\":1,\"StartedAt\":1616532823668899000,\"LastUp\":1616532816150919000}\n\
+I210323 20:53:45.001234 611 server/node.go:464 \u{22ee} [n1] 21  started with engine type \u{2039}2\u{203a}\n",
+    )
+    .unwrap();
+    let (v, _) = analyze_json(&[d.path().to_str().unwrap()]);
+    assert_eq!(v["inputs"][0]["kind"], "crdb-log");
+    assert_eq!(v["inputs"][0]["node"], "n1");
 }

@@ -315,8 +315,12 @@ fn batch_raft(rule: &Rule, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         hit.var("reason", reason);
         let errs: BTreeSet<&str> = evs.iter().filter_map(|e| e.field("err")).collect();
         hit.var("err", errs.into_iter().collect::<Vec<_>>().join(", "));
-        if let Some(n) = ctx.input(evs[0].loc.input).and_then(|m| m.node.clone()) {
-            hit.entities.nodes.push(n);
+        if let Some(m) = ctx.input(evs[0].loc.input) {
+            hit.entities.nodes.extend(m.node.clone());
+            hit.entities.stores.extend(m.store);
+            if let Some(s) = m.store {
+                hit.var("store", s);
+            }
         }
         hit.evidence = evs.iter().take(5).map(|e| evidence_of(e)).collect();
         hit.evidence

@@ -119,8 +119,10 @@ pub fn log_pattern(
             let (r, s) = event_ids(e);
             hit.entities.regions.extend(r);
             hit.entities.stores.extend(s);
-            if let Some(n) = ctx.input(e.loc.input).and_then(|m| m.node.clone()) {
-                nodes.insert(n);
+            if let Some(m) = ctx.input(e.loc.input) {
+                nodes.extend(m.node.clone());
+                // The store the logging TiKV is, when pd-ctl maps its address.
+                hit.entities.stores.extend(m.store);
             }
         }
         hit.entities.nodes.extend(nodes);

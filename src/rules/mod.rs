@@ -67,6 +67,8 @@ pub struct InputMeta {
     pub kind: Kind,
     pub node: Option<String>,
     pub path: String,
+    /// The TiKV store this input's node is, when a pd-ctl store list maps its address.
+    pub store: Option<u64>,
 }
 
 /// Everything a matcher may read.
@@ -102,10 +104,24 @@ pub struct RuleSet {
 }
 
 /// Needles the analyser itself needs, whatever rules run.
-const FACT_NEEDLES: &[(&str, &[&str])] = &[(
-    "version",
-    &["Release Version", "release-version", "Welcome to"],
-)];
+const FACT_NEEDLES: &[(&str, &[&str])] = &[
+    (
+        "version",
+        &["Release Version", "release-version", "Welcome to"],
+    ),
+    // Lines that name the node a log belongs to.
+    (
+        "identity",
+        &[
+            "advertise-addr",
+            "node startup completed",
+            "NodeDescriptor set to node_id",
+            "new node allocated ID",
+            "node_restart",
+            "node_join",
+        ],
+    ),
+];
 
 impl RuleSet {
     /// The rules shipped in `rules/`, embedded at build time.
@@ -478,6 +494,7 @@ any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
             kind: Kind::PdctlConfig,
             node: None,
             path: "config.json".into(),
+            store: None,
         }];
         let off = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": 0}));
         let f = rs.evaluate(&EvalCtx {
