@@ -246,13 +246,13 @@ fn parent_of(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
+/// First and last entry time and path of one file of a rotated stream.
+type StreamFile<'a> = (DateTime<FixedOffset>, DateTime<FixedOffset>, &'a str);
+
 /// Rotated logs of one component in one folder form one stream: said in time order, with the
 /// overlaps and gaps between files (a gap over an hour is worth knowing in a post-mortem).
 fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
-    let mut streams: BTreeMap<
-        (&str, Kind),
-        Vec<(DateTime<FixedOffset>, DateTime<FixedOffset>, &str)>,
-    > = BTreeMap::new();
+    let mut streams: BTreeMap<(&str, Kind), Vec<StreamFile<'_>>> = BTreeMap::new();
     for i in inputs.iter().filter(|i| i.kind.is_log()) {
         let (Some(f), Some(l)) = (i.first_time.as_deref(), i.last_time.as_deref()) else {
             continue;

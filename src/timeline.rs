@@ -102,10 +102,11 @@ pub fn build(opts: TimelineOptions, rules: &RuleSet) -> Timeline {
         {
             continue;
         }
-        if let Some(re) = &opts.grep {
-            if !re.is_match(&e.excerpt) && !re.is_match(&e.message) {
-                continue;
-            }
+        if let Some(re) = &opts.grep
+            && !re.is_match(&e.excerpt)
+            && !re.is_match(&e.message)
+        {
+            continue;
         }
         let mut message = e.message.clone();
         for (k, v) in e

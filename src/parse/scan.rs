@@ -340,20 +340,21 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
         }
         // Warnings and errors: templates and, for the timeline, the entry itself. Only
         // these lines pay for a level lookup beyond the head test.
-        if head && (ctx.templates || ctx.keep_level.is_some()) {
-            if let Some(level) = line_level(line, ctx) {
-                if !kept && ctx.keep_level.is_some_and(|k| level >= k) {
-                    if level_events < MAX_LEVEL_EVENTS {
-                        level_events += 1;
-                        out.events
-                            .push(build_event(line, None, line_no, Vec::new(), ctx));
-                    } else {
-                        out.dropped_events += 1;
-                    }
+        if head
+            && (ctx.templates || ctx.keep_level.is_some())
+            && let Some(level) = line_level(line, ctx)
+        {
+            if !kept && ctx.keep_level.is_some_and(|k| level >= k) {
+                if level_events < MAX_LEVEL_EVENTS {
+                    level_events += 1;
+                    out.events
+                        .push(build_event(line, None, line_no, Vec::new(), ctx));
+                } else {
+                    out.dropped_events += 1;
                 }
-                if ctx.templates && level >= Level::Warn {
-                    count_template(&mut templates, line, line_no, level, kept, ctx);
-                }
+            }
+            if ctx.templates && level >= Level::Warn {
+                count_template(&mut templates, line, line_no, level, kept, ctx);
             }
         }
         pos = end + 1;
