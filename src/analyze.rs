@@ -55,6 +55,8 @@ pub struct Options {
     pub keep_level: Option<crate::model::Level>,
     /// Count warning/error templates (for `generic.error-burst`).
     pub templates: bool,
+    /// Show a progress bar on stderr for large inputs (the caller checks it is a terminal).
+    pub progress: bool,
     /// Only events in this time window count (`--since`, `--until`).
     pub since: Option<chrono::DateTime<FixedOffset>>,
     pub until: Option<chrono::DateTime<FixedOffset>>,
@@ -68,6 +70,7 @@ impl Default for Options {
             limits: crate::bundle::archive::Limits::default(),
             keep_level: None,
             templates: true,
+            progress: false,
             since: None,
             until: None,
         }
@@ -113,10 +116,20 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
     let sources = bundle::discover(&opts.paths);
     let prefilter = Prefilter::new(rules.needle_groups());
     let version_group = rules.fact_groups.get("version").copied();
+    let bar = progress_bar(opts.progress, &sources);
     let mut per: Vec<PerInput> = sources
         .par_iter()
-        .flat_map_iter(|s| process_source(s, &prefilter, opts, version_group))
+        .flat_map_iter(|s| {
+            let out = process_source(s, &prefilter, opts, version_group);
+            if let Some(b) = &bar {
+                b.inc(source_len(s));
+            }
+            out
+        })
         .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     per.sort_by(|a, b| {
         let pa = a.report.as_ref().map(|r| r.path.as_str()).unwrap_or("");
         let pb = b.report.as_ref().map(|r| r.path.as_str()).unwrap_or("");
@@ -355,6 +368,36 @@ fn stale_store_notes(facts: &Facts) -> Vec<String> {
         }
     }
     notes
+}
+
+fn source_len(s: &Source) -> u64 {
+    match &s.origin {
+        bundle::Origin::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Inputs smaller than this finish before a bar would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 256 << 20;
+
+fn progress_bar(wanted: bool, sources: &[Source]) -> Option<indicatif::ProgressBar> {
+    if !wanted {
+        return None;
+    }
+    let total: u64 = sources.iter().map(source_len).sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 fn failed(src: &Source, kind: Kind, bytes: u64, reason: String) -> PerInput {

@@ -233,6 +233,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         limits,
         since: args.window.since,
         until: args.window.until,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
         ..Options::default()
     };
     let analysis = analyze::analyze(&opts, &rules);
