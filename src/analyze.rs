@@ -259,13 +259,25 @@ fn parent_of(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
+/// The program part of a log file name, shared by its rotated files: `tikv.log`,
+/// `tikv-2024-07-22T20-02-58.123.log` and `tikv.log.2019-10-16-06:28:13` are all `tikv`;
+/// CockroachDB's `cockroach-rocksdb.host.user.2020-...log` is `cockroach-rocksdb`.
+fn log_stem(name: &str) -> &str {
+    let base = name.split('.').next().unwrap_or(name);
+    let b = base.as_bytes();
+    match (1..b.len()).find(|&i| b[i - 1] == b'-' && b[i].is_ascii_digit()) {
+        Some(i) => &base[..i - 1],
+        None => base,
+    }
+}
+
 /// First and last entry time and path of one file of a rotated stream.
 type StreamFile<'a> = (DateTime<FixedOffset>, DateTime<FixedOffset>, &'a str);
 
 /// Rotated logs of one component in one folder form one stream: said in time order, with the
 /// overlaps and gaps between files (a gap over an hour is worth knowing in a post-mortem).
 fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
-    let mut streams: BTreeMap<(&str, Kind), Vec<StreamFile<'_>>> = BTreeMap::new();
+    let mut streams: BTreeMap<(&str, Kind, &str), Vec<StreamFile<'_>>> = BTreeMap::new();
     for i in inputs.iter().filter(|i| i.kind.is_log()) {
         let (Some(f), Some(l)) = (i.first_time.as_deref(), i.last_time.as_deref()) else {
             continue;
@@ -276,15 +288,17 @@ fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
         ) else {
             continue;
         };
-        // A rotated member inside a .gz keeps the folder of the .gz.
-        let dir = parent_of(i.path.split("!/").next().unwrap_or(&i.path));
+        // A rotated member inside a .gz keeps the folder and name of the .gz.
+        let outer = i.path.split("!/").next().unwrap_or(&i.path);
+        let dir = parent_of(outer);
+        let name = outer[dir.len()..].trim_start_matches('/');
         streams
-            .entry((dir, i.kind))
+            .entry((dir, i.kind, log_stem(name)))
             .or_default()
             .push((f, l, i.path.as_str()));
     }
     let mut notes = Vec::new();
-    for ((dir, kind), mut files) in streams {
+    for ((dir, kind, _), mut files) in streams {
         if files.len() < 2 {
             continue;
         }
@@ -311,6 +325,9 @@ fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
                 ));
             }
         }
+        if issues.is_empty() {
+            continue;
+        }
         let shown = if dir.is_empty() { "." } else { dir };
         let mut note = format!(
             "{} rotated {kind} files in {shown} read as one stream, {} to {}",
@@ -323,10 +340,8 @@ fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default()
         );
-        if !issues.is_empty() {
-            note.push_str(": ");
-            note.push_str(&issues.join("; "));
-        }
+        note.push_str(": ");
+        note.push_str(&issues.join("; "));
         notes.push(note);
     }
     notes
