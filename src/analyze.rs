@@ -238,6 +238,9 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
     }
     notes.extend(stale_store_notes(&facts));
     notes.extend(rotation_notes(&inputs));
+    if let Some(g) = rules.fact_groups.get("clock").copied() {
+        notes.extend(clock_notes(&facts, &inputs, g));
+    }
     if facts.stores.iter().any(|s| s.is_offline())
         && !inputs.iter().any(|i| i.kind == Kind::PdctlStores)
     {
@@ -252,6 +255,27 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         findings,
         notes,
     }
+}
+
+/// Clock skew, when a node says so itself: one note per node, with its first such line.
+fn clock_notes(facts: &Facts, inputs: &[InputReport], group: u32) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut notes = Vec::new();
+    for e in facts.events.iter().filter(|e| e.in_group(group)) {
+        let Some(i) = inputs.get(e.loc.input.0) else {
+            continue;
+        };
+        let node = i.node.clone().unwrap_or_else(|| i.path.clone());
+        if seen.insert(node.clone()) {
+            notes.push(format!(
+                "Clock skew is evident on {node}: it logged \"{}\" ({}:{}). Times across nodes in this bundle may not line up; check NTP/chrony on that host.",
+                e.message.trim(),
+                i.path,
+                e.loc.line
+            ));
+        }
+    }
+    notes
 }
 
 /// The folder of a path (archive members keep their archive prefix).

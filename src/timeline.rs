@@ -51,7 +51,12 @@ fn kind_of(e: &LogEvent) -> &'static str {
         };
     }
     let m = &e.message;
-    if m.starts_with("Welcome to") || m.contains("node startup completed") {
+    if m.contains("clock synchronization error")
+        || m.contains("jump backward")
+        || m.contains("jumps backward")
+    {
+        "clock"
+    } else if m.starts_with("Welcome to") || m.contains("node startup completed") {
         "restart"
     } else if m.starts_with("Release Version") || e.field("release-version").is_some() {
         "version"

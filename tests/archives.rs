@@ -77,7 +77,18 @@ fn normalised_findings(v: &Value, prefix: &str) -> String {
 
 #[test]
 fn tar_gz_and_zip_give_the_same_findings_as_the_folder() {
-    let dir = Path::new("fixtures/scale-in-stuck");
+    same_findings(
+        Path::new("fixtures/scale-in-stuck"),
+        "tikv-10.203.93.36-20160/log/tikv.log",
+    );
+    // The tiup diag collect layout, with a rotated .gz log nested inside the archive.
+    same_findings(
+        Path::new("fixtures/diag-scale-in"),
+        "diag-tidb-test-fNTnz5MGhr6/10.203.93.36/tidb-deploy/tikv-20160/log/tikv-2022-03-28T09-34-55.402.log.gz!/tikv-2022-03-28T09-34-55.402.log",
+    );
+}
+
+fn same_findings(dir: &Path, tikv_member: &str) {
     let mut members = Vec::new();
     files(dir, dir, &mut members);
     let d = tempfile::tempdir().unwrap();
@@ -101,18 +112,17 @@ fn tar_gz_and_zip_give_the_same_findings_as_the_folder() {
         .iter()
         .map(|i| i["path"].as_str().unwrap())
         .collect();
-    assert!(
-        paths.contains(&format!("{tp}tikv-10.203.93.36-20160/log/tikv.log").as_str()),
-        "{paths:?}"
-    );
+    let member = format!("{tp}{tikv_member}");
+    assert!(paths.contains(&member.as_str()), "{paths:?}");
     // Node identity still comes from the layout inside the archive.
     let tikv = t["inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["kind"] == "tikv-log")
+        .find(|i| i["path"] == member.as_str())
         .unwrap();
     assert_eq!(tikv["node"], "10.203.93.36:20160");
+    assert_eq!(tikv["kind"], "tikv-log");
 }
 
 #[test]

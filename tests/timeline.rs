@@ -174,3 +174,30 @@ fn rotated_files_are_one_stream_with_gaps_said() {
     assert!(n.contains("a gap of 3h0m"), "{n}");
     assert_eq!(v["inputs"][0]["first_time"], "2023-09-12T07:00:00+08:00");
 }
+
+#[test]
+fn evident_clock_skew_is_stated() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("nodes/2/logs");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("cockroach.log"),
+        "I210116 21:49:17.073282 14 server/node.go:464 \u{22ee} [n2] 23  started with engine type \u{2039}2\u{203a}\n\
+F210116 21:50:02.113410 151 server/server.go:247 \u{22ee} [n2] 24  clock synchronization error: this node is more than 500ms away from at least half of the known nodes (0 of 2 are within the offset)\n",
+    )
+    .unwrap();
+    let (out, _) = run(&["analyze", d.path().to_str().unwrap(), "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let notes = v["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("Clock skew is evident on n2")),
+        "{notes:?}"
+    );
+    let (t, _) = run(&["timeline", d.path().to_str().unwrap(), "--format", "jsonl"]);
+    let first: Value = serde_json::from_str(t.lines().next().unwrap()).unwrap();
+    assert_eq!(first["kind"], "clock");
+    assert_eq!(first["node"], "n2");
+}

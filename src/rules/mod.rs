@@ -109,6 +109,16 @@ const FACT_NEEDLES: &[(&str, &[&str])] = &[
         "version",
         &["Release Version", "release-version", "Welcome to"],
     ),
+    // Lines where a node says its clock is off: evident skew between nodes.
+    (
+        "clock",
+        &[
+            "clock synchronization error",
+            "jumps backward",
+            "jump backward",
+            "clock offset",
+        ],
+    ),
     // Lines that name the node a log belongs to.
     (
         "identity",
