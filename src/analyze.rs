@@ -83,6 +83,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// Notes about assumptions and near-misses, shown under the findings.
     pub notes: Vec<String>,
+    /// Which rules could run (`--coverage`).
+    pub coverage: Option<crate::rules::coverage::Coverage>,
 }
 
 impl Analysis {
@@ -254,6 +256,7 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         facts,
         findings,
         notes,
+        coverage: None,
     }
 }
 

@@ -48,6 +48,8 @@ pub struct TimelineArgs {
     /// Files or directories (archives too); `-` reads stdin.
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
     pub window: Window,
     /// Only this node (`10.0.1.5:20160`, `n4`) or a path substring; repeatable.
     #[arg(long)]
@@ -85,9 +87,34 @@ pub enum RulesCommand {
     List {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
     },
     /// Print the literal prefilter needles, one per line (for `rg -F -f`).
-    Needles,
+    Needles {
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
+    },
+    /// Run the rules' own test cases (built-in rules and those in DIR...).
+    Test {
+        /// Folders of user rule files; their rules are tested with the built-in ones.
+        dirs: Vec<PathBuf>,
+        /// Test only this rule (repeatable).
+        #[arg(long, value_name = "RULE")]
+        only: Vec<String>,
+    },
+    /// Check rules for the house style: id naming, remediation, references, tests.
+    Lint {
+        /// Folders of user rule files; only their rules are linted when given.
+        dirs: Vec<PathBuf>,
+    },
+    /// Print a rule as a person reads it.
+    Show {
+        /// Rule id
+        rule: String,
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,10 +138,37 @@ pub enum FailOn {
     Never,
 }
 
+/// Which rules run.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RuleArgs {
+    /// Also load the rule files (`*.toml`) of this folder; a rule with a built-in id replaces
+    /// the built-in one. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Run only this rule (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub only: Vec<String>,
+    /// Do not run this rule (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+}
+
+impl RuleArgs {
+    fn load(&self) -> anyhow::Result<(RuleSet, Vec<String>)> {
+        Ok(RuleSet::load(&crate::rules::Selection {
+            dirs: self.dirs.clone(),
+            only: self.only.clone(),
+            disable: self.disable.clone(),
+        })?)
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
     /// Files or directories to analyse; `-` (or nothing) reads one file from stdin.
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<Format>,
@@ -127,6 +181,12 @@ pub struct AnalyzeArgs {
     /// Exit 3 when some inputs failed and no finding reached --fail-on.
     #[arg(long)]
     pub strict: bool,
+    /// Say which rules could run, which were skipped and why, and which inputs no rule read.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Report only findings that are not in this earlier JSON report (same rule and entities).
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
     /// UTC offset assumed for old log formats that print none (e.g. +08:00).
     #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
     pub assume_tz: chrono::FixedOffset,
@@ -210,7 +270,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
-    let rules = RuleSet::builtin()?;
+    let (rules, rule_notes) = args.rules.load()?;
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         if std::io::stdin().is_terminal() {
@@ -236,7 +296,39 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         ..Options::default()
     };
-    let analysis = analyze::analyze(&opts, &rules);
+    let baseline = match &args.baseline {
+        Some(p) => Some(load_baseline(p)?),
+        None => None,
+    };
+    let mut analysis = analyze::analyze(&opts, &rules);
+    analysis.notes.splice(0..0, rule_notes);
+    if args.coverage {
+        let kinds: Vec<_> = analysis
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.kind, i.status == Status::Parsed))
+            .collect();
+        analysis.coverage = Some(crate::rules::coverage::coverage(
+            &rules,
+            &kinds,
+            &analysis.facts,
+        ));
+    }
+    if let Some((path, known)) = baseline {
+        let before = analysis.findings.len();
+        analysis.findings.retain(|f| {
+            !known.contains(&finding_key(
+                &f.rule,
+                &serde_json::to_value(&f.entities).unwrap_or_default(),
+            ))
+        });
+        let dropped = before - analysis.findings.len();
+        analysis.notes.push(format!(
+            "{dropped} finding(s) already in the baseline {} were left out; {} new.",
+            path.display(),
+            analysis.findings.len()
+        ));
+    }
     let stdout = std::io::stdout();
     let is_tty = stdout.is_terminal();
     let format = args
@@ -259,6 +351,10 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             Format::Json => report::json(&analysis),
             Format::Jsonl => report::jsonl(&analysis),
             Format::Markdown => report::markdown(&analysis),
+            Format::Junit => {
+                let ids: Vec<String> = rules.rules.iter().map(|r| r.spec.id.clone()).collect();
+                report::junit(&analysis, &ids, fail_on_severity(args.fail_on))
+            }
         };
         let mut lock = stdout.lock();
         lock.write_all(text.as_bytes())?;
@@ -268,7 +364,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
 }
 
 fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
-    let rules = RuleSet::builtin()?;
+    let (rules, _) = args.rules.load()?;
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         if std::io::stdin().is_terminal() {
@@ -310,6 +406,47 @@ fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+fn fail_on_severity(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    }
+}
+
+/// Identity of a finding across runs: its rule and its entities.
+fn finding_key(rule: &str, entities: &serde_json::Value) -> String {
+    format!("{rule} {entities}")
+}
+
+/// The findings of an earlier report, as keys.
+fn load_baseline(path: &std::path::Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "--baseline {}: not a kvtriage JSON report: {e}",
+            path.display()
+        )
+    })?;
+    if v["schema"] != "kvtriage.report/v1" {
+        anyhow::bail!(
+            "--baseline {}: not a kvtriage.report/v1 JSON report",
+            path.display()
+        );
+    }
+    let keys = v["findings"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| finding_key(f["rule"].as_str().unwrap_or(""), &f["entities"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((path.to_path_buf(), keys))
+}
+
 pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {
     if a.nothing_analysed() {
         return exit::ERROR;
@@ -331,48 +468,196 @@ pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {
     exit::OK
 }
 
+fn load_with(dirs: &[PathBuf], only: &[String]) -> anyhow::Result<RuleSet> {
+    Ok(RuleSet::load(&crate::rules::Selection {
+        dirs: dirs.to_vec(),
+        only: only.to_vec(),
+        disable: Vec::new(),
+    })?
+    .0)
+}
+
 fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
-    let rules = RuleSet::builtin()?;
     let mut out = String::new();
+    let mut code = exit::OK;
     match c {
-        RulesCommand::List { format } => match format {
-            ListFormat::Json => {
-                let v: Vec<_> = rules
-                    .rules
-                    .iter()
-                    .map(|r| {
-                        serde_json::json!({
-                            "id": r.spec.id,
-                            "severity": r.spec.severity,
-                            "title": r.spec.title,
-                            "matcher": matcher_kind(&r.spec.matcher),
-                            "references": r.spec.references,
+        RulesCommand::List { format, dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            match format {
+                ListFormat::Json => {
+                    let v: Vec<_> = rules
+                        .rules
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.spec.id,
+                                "severity": r.spec.severity,
+                                "title": r.spec.title,
+                                "matcher": matcher_kind(&r.spec.matcher),
+                                "origin": r.origin,
+                                "builtin": r.builtin,
+                                "references": r.spec.references,
+                            })
                         })
-                    })
-                    .collect();
-                out = serde_json::to_string_pretty(&v)? + "\n";
-            }
-            ListFormat::Table => {
-                for r in &rules.rules {
-                    out.push_str(&format!(
-                        "{:<48} {:<9} {:<13} {}\n",
-                        r.spec.id,
-                        r.spec.severity.as_str(),
-                        matcher_kind(&r.spec.matcher),
-                        first_sentence(r.spec.explain.as_deref().unwrap_or(&r.spec.title))
-                    ));
+                        .collect();
+                    out = serde_json::to_string_pretty(&v)? + "\n";
+                }
+                ListFormat::Table => {
+                    for r in &rules.rules {
+                        out.push_str(&format!(
+                            "{:<48} {:<9} {:<16} {}\n",
+                            r.spec.id,
+                            r.spec.severity.as_str(),
+                            matcher_kind(&r.spec.matcher),
+                            first_sentence(r.spec.explain.as_deref().unwrap_or(&r.spec.title))
+                        ));
+                    }
                 }
             }
-        },
-        RulesCommand::Needles => {
+        }
+        RulesCommand::Needles { dirs } => {
+            let rules = load_with(&dirs, &[])?;
             for n in crate::parse::scan::Prefilter::new(rules.needle_groups()).all_needles() {
                 out.push_str(&n);
                 out.push('\n');
             }
         }
+        RulesCommand::Test { dirs, only } => {
+            let rules = load_with(&dirs, &only)?;
+            let outcomes = crate::rules::testing::run_all(&rules);
+            let (mut pass, mut fail) = (0, 0);
+            for o in &outcomes {
+                if o.passed {
+                    pass += 1;
+                    out.push_str(&format!("ok     {}: {}\n", o.rule, o.name));
+                } else {
+                    fail += 1;
+                    out.push_str(&format!("FAILED {}: {}: {}\n", o.rule, o.name, o.detail));
+                }
+            }
+            let untested: Vec<&str> = rules
+                .rules
+                .iter()
+                .filter(|r| r.spec.test.is_empty())
+                .map(|r| r.spec.id.as_str())
+                .collect();
+            if !untested.is_empty() {
+                out.push_str(&format!(
+                    "rules without test cases: {}\n",
+                    untested.join(", ")
+                ));
+            }
+            out.push_str(&format!("{pass} passed, {fail} failed\n"));
+            if fail > 0 {
+                code = exit::FINDINGS;
+            }
+        }
+        RulesCommand::Lint { dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            let mut problems = 0;
+            for r in rules.rules.iter().filter(|r| dirs.is_empty() || !r.builtin) {
+                for p in crate::rules::testing::lint(r) {
+                    problems += 1;
+                    out.push_str(&format!("{} ({}): {p}\n", r.spec.id, r.origin));
+                }
+            }
+            out.push_str(&format!("{problems} style problems\n"));
+            if problems > 0 {
+                code = exit::FINDINGS;
+            }
+        }
+        RulesCommand::Show { rule, dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            out = show_rule(&rules, &rule)?;
+        }
     }
     std::io::stdout().write_all(out.as_bytes())?;
-    Ok(exit::OK)
+    Ok(code)
+}
+
+/// A rule as a person reads it: what fires it, what it says, what to do, how it is tested.
+fn show_rule(rules: &RuleSet, id: &str) -> anyhow::Result<String> {
+    let Some(r) = rules.get(id) else {
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
+    };
+    let s = &r.spec;
+    let mut out = format!(
+        "{}  ({}, {}, from {})\n\nTitle:   {}\nSummary: {}\n",
+        s.id,
+        s.severity,
+        matcher_kind(&s.matcher),
+        if r.builtin {
+            "built-in rules"
+        } else {
+            r.origin.as_str()
+        },
+        s.title,
+        s.summary
+    );
+    if let Some(e) = &s.explain {
+        out.push_str(&format!("\n{}\n", e.trim()));
+    }
+    out.push_str(&format!(
+        "\nMatcher:\n{}",
+        indent(&matcher_toml(&s.matcher), "  ")
+    ));
+    if !s.remediation.is_empty() {
+        out.push_str("\nRemediation:\n");
+        for (i, st) in s.remediation.iter().enumerate() {
+            let risk = serde_json::to_string(&st.risk)?;
+            let gate = st
+                .when
+                .as_deref()
+                .map(|w| format!(" [when {w}]"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {}. ({}){} {}\n",
+                i + 1,
+                risk.trim_matches('"'),
+                gate,
+                st.text
+            ));
+            if let Some(c) = &st.command {
+                out.push_str(&format!("       $ {c}\n"));
+            }
+        }
+    }
+    if !s.test.is_empty() {
+        out.push_str("\nTest cases:\n");
+        for t in &s.test {
+            let files: Vec<&str> = t.input.iter().map(|i| i.path.as_str()).collect();
+            out.push_str(&format!(
+                "  {:?} {}: {}\n",
+                t.expect,
+                t.name,
+                files.join(", ")
+            ));
+        }
+    }
+    if !s.references.is_empty() {
+        out.push_str(&format!("\nReferences:\n  {}\n", s.references.join("\n  ")));
+    }
+    Ok(out)
+}
+
+fn indent(s: &str, pad: &str) -> String {
+    s.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+/// The matcher's parameters as TOML, as written in a rule file.
+fn matcher_toml(m: &crate::rules::spec::MatcherSpec) -> String {
+    use crate::rules::spec::MatcherSpec::*;
+    let dbg = match m {
+        LogPattern(x) => toml::to_string(x),
+        StoreState(x) => toml::to_string(x),
+        RegionCheck(x) => toml::to_string(x),
+        ConfigCheck(x) => toml::to_string(x),
+        Builtin(x) => toml::to_string(x),
+        LogSequence(t) | MetricThreshold(t) => toml::to_string(t),
+    }
+    .unwrap_or_default();
+    format!("kind = {:?}\n{dbg}", matcher_kind(m))
 }
 
 fn first_sentence(s: &str) -> String {

@@ -37,6 +37,8 @@ struct Report<'a> {
     summary: Summary,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<&'a crate::rules::coverage::Coverage>,
 }
 
 fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
@@ -73,6 +75,7 @@ pub fn json(a: &Analysis) -> String {
         findings: a.findings.iter().map(|f| finding(a, f)).collect(),
         summary: summary(a),
         notes: &a.notes,
+        coverage: a.coverage.as_ref(),
     };
     let mut s =
         serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

@@ -2,6 +2,7 @@
 //! nothing of parsing.
 
 mod json;
+mod junit;
 mod markdown;
 mod table;
 
@@ -9,6 +10,7 @@ use crate::analyze::{Analysis, Status};
 use crate::rules::{Finding, Severity};
 
 pub use json::{json, jsonl};
+pub use junit::junit;
 pub use markdown::markdown;
 pub use table::table;
 
@@ -18,6 +20,7 @@ pub enum Format {
     Json,
     Jsonl,
     Markdown,
+    Junit,
 }
 
 /// Counts shown in every format.

@@ -189,6 +189,25 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
     for n in &a.notes {
         let _ = writeln!(out, "\nnote: {n}");
     }
+    if let Some(c) = &a.coverage {
+        let ran = c.rules.iter().filter(|r| r.status == "ran").count();
+        let _ = writeln!(
+            out,
+            "\nCoverage: {ran} of {} rules could run.",
+            c.rules.len()
+        );
+        for r in c.rules.iter().filter(|r| r.status != "ran") {
+            let _ = writeln!(
+                out,
+                "  skipped {}: {}",
+                r.id,
+                r.reason.as_deref().unwrap_or("")
+            );
+        }
+        for p in &c.unused_inputs {
+            let _ = writeln!(out, "  no rule reads {p}");
+        }
+    }
     let rows: Vec<InputRow> = a
         .inputs
         .iter()

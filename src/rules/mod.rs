@@ -4,11 +4,13 @@
 mod builtin;
 mod builtin_crdb;
 mod builtin_pd;
+pub mod coverage;
 pub mod finding;
 mod matchers;
 mod matchers_pd;
 pub mod spec;
 mod template;
+pub mod testing;
 
 pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use matchers::{human_secs, parse_go_duration};
@@ -28,6 +30,94 @@ mod embedded {
 pub enum RuleError {
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("no rule {id:?}; known rules: {known}")]
+    Unknown { id: String, known: String },
+}
+
+/// A rule file as read, before it is compiled.
+#[derive(Clone, Debug)]
+pub struct LoadedRule {
+    pub origin: String,
+    pub text: String,
+    pub spec: RuleSpec,
+    pub builtin: bool,
+}
+
+/// Which rules run: user rule folders, and `--only` / `--disable` ids.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub dirs: Vec<std::path::PathBuf>,
+    pub only: Vec<String>,
+    pub disable: Vec<String>,
+}
+
+fn builtin_specs() -> Result<Vec<LoadedRule>, RuleError> {
+    embedded::BUILTIN_RULES
+        .iter()
+        .map(|(name, text)| {
+            let mut r = parse_rule(name, text)?;
+            r.builtin = true;
+            Ok(r)
+        })
+        .collect()
+}
+
+/// The `*.toml` files of a folder, in name order.
+pub fn user_specs(dir: &std::path::Path) -> Result<Vec<LoadedRule>, RuleError> {
+    let io = |e: std::io::Error| RuleError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).map_err(|e| RuleError::Io {
+                path: f.display().to_string(),
+                message: e.to_string(),
+            })?;
+            parse_rule(&f.display().to_string(), &text)
+        })
+        .collect()
+}
+
+/// `:line:column` of the text a load error is about (a quoted name in the message), if found.
+fn locate_problem(text: &str, message: &str) -> String {
+    let mut needles: Vec<String> = message
+        .split(['"', '`'])
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.len() > 1)
+        .map(str::to_string)
+        .collect();
+    // Unknown placeholders are reported as {name}.
+    if let Some(p) = message.find("placeholder {") {
+        let rest = &message[p + "placeholder ".len()..];
+        if let Some(end) = rest.find('}') {
+            needles.insert(0, rest[..=end].to_string());
+        }
+    }
+    for n in needles {
+        if let Some(off) = text.find(&n) {
+            return line_col(text, off);
+        }
+    }
+    String::new()
+}
+
+fn line_col(text: &str, off: usize) -> String {
+    let before = &text[..off.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(":{line}:{col}")
 }
 
 /// What a matcher found, before templates are rendered.
@@ -49,6 +139,9 @@ impl Hit {
 /// A rule ready to run: its spec plus compiled parts.
 pub struct Rule {
     pub spec: RuleSpec,
+    /// Shipped in the binary (not from `--rules`).
+    pub builtin: bool,
+    /// Where the rule was read from (`tikv.store-down.toml`, `my-rules/x.toml`).
     pub origin: String,
     regex: Option<regex::Regex>,
     /// Prefilter group ids by needle-set name (`main` for log-pattern needles).
@@ -136,14 +229,54 @@ const FACT_NEEDLES: &[(&str, &[&str])] = &[
 impl RuleSet {
     /// The rules shipped in `rules/`, embedded at build time.
     pub fn builtin() -> Result<RuleSet, RuleError> {
-        let specs = embedded::BUILTIN_RULES
-            .iter()
-            .map(|(name, text)| parse_rule(name, text))
-            .collect::<Result<Vec<_>, _>>()?;
-        RuleSet::from_specs(specs)
+        RuleSet::from_specs(builtin_specs()?)
     }
 
-    pub fn from_specs(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet, RuleError> {
+    /// Built-in rules plus the `*.toml` files of `dirs` (a user rule with a built-in id
+    /// replaces it), narrowed by `only` / `disable`. Returns notes for the report.
+    pub fn load(sel: &Selection) -> Result<(RuleSet, Vec<String>), RuleError> {
+        let mut specs = builtin_specs()?;
+        let mut notes = Vec::new();
+        for dir in &sel.dirs {
+            for loaded in user_specs(dir)? {
+                match specs.iter().position(|s| s.spec.id == loaded.spec.id) {
+                    Some(i) if specs[i].builtin => {
+                        notes.push(format!(
+                            "rule {} comes from {} (overrides the built-in rule)",
+                            loaded.spec.id, loaded.origin
+                        ));
+                        specs[i] = loaded;
+                    }
+                    Some(i) => {
+                        return Err(RuleError::Invalid {
+                            file: loaded.origin.clone(),
+                            message: format!(
+                                "rule id {} is also defined in {}",
+                                loaded.spec.id, specs[i].origin
+                            ),
+                        });
+                    }
+                    None => specs.push(loaded),
+                }
+            }
+        }
+        let known: Vec<String> = specs.iter().map(|s| s.spec.id.clone()).collect();
+        for id in sel.only.iter().chain(&sel.disable) {
+            if !known.contains(id) {
+                return Err(RuleError::Unknown {
+                    id: id.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+        specs.retain(|s| {
+            (sel.only.is_empty() || sel.only.contains(&s.spec.id))
+                && !sel.disable.contains(&s.spec.id)
+        });
+        Ok((RuleSet::from_specs(specs)?, notes))
+    }
+
+    pub fn from_specs(specs: Vec<LoadedRule>) -> Result<RuleSet, RuleError> {
         let mut groups: Vec<NeedleGroup> = Vec::new();
         let mut fact_groups = BTreeMap::new();
         for (name, needles) in FACT_NEEDLES {
@@ -155,13 +288,23 @@ impl RuleSet {
         }
         let mut rules = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        for (origin, spec) in specs {
-            let err = |m: String| RuleError::Invalid {
-                file: origin.clone(),
-                message: m,
+        for LoadedRule {
+            origin,
+            text,
+            spec,
+            builtin,
+        } in specs
+        {
+            // Messages name the place in the file when the offending text can be found.
+            let err = |m: String| {
+                let at = locate_problem(&text, &m);
+                RuleError::Invalid {
+                    file: format!("{origin}{at}"),
+                    message: m,
+                }
             };
             if !seen.insert(spec.id.clone()) {
-                return Err(err(format!("duplicate rule id {}", spec.id)));
+                return Err(err(format!("duplicate rule id \"{}\"", spec.id)));
             }
             template::check(&spec.title).map_err(&err)?;
             template::check(&spec.summary).map_err(&err)?;
@@ -201,8 +344,10 @@ impl RuleSet {
                     }
                     add("main", &lp.needles, lp.inputs.as_ref()).map_err(&err)?;
                     if let Some(r) = &lp.regex {
-                        regex =
-                            Some(regex::Regex::new(r).map_err(|e| err(format!("bad regex: {e}")))?);
+                        regex = Some(
+                            regex::Regex::new(r)
+                                .map_err(|e| err(format!("bad regex `{r}`: {e}")))?,
+                        );
                     }
                     if let Some(l) = &lp.min_level {
                         crate::model::Level::parse(l)
@@ -232,6 +377,7 @@ impl RuleSet {
             }
             rules.push(Rule {
                 spec,
+                builtin,
                 origin,
                 regex,
                 groups: rule_groups,
@@ -296,12 +442,30 @@ pub fn matcher_name(m: &MatcherSpec) -> &'static str {
     }
 }
 
-pub fn parse_rule(origin: &str, text: &str) -> Result<(String, RuleSpec), RuleError> {
+pub fn parse_rule(origin: &str, text: &str) -> Result<LoadedRule, RuleError> {
     toml::from_str::<RuleSpec>(text)
-        .map(|s| (origin.to_string(), s))
-        .map_err(|e| RuleError::Invalid {
-            file: origin.to_string(),
-            message: e.to_string(),
+        .map(|spec| LoadedRule {
+            origin: origin.to_string(),
+            text: text.to_string(),
+            spec,
+            builtin: false,
+        })
+        .map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or_default();
+            // toml's message repeats the position and the source line; keep its first line.
+            let msg = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid rule file")
+                .to_string();
+            RuleError::Invalid {
+                file: format!("{origin}{at}"),
+                message: msg,
+            }
         })
 }
 

@@ -19,6 +19,44 @@ pub struct RuleSpec {
     pub matcher: MatcherSpec,
     #[serde(default)]
     pub remediation: Vec<StepSpec>,
+    /// The rule's own test cases, run by `kvtriage rules test`.
+    #[serde(default)]
+    pub test: Vec<TestSpec>,
+}
+
+/// A rule test: input files and whether the rule must fire on them.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestSpec {
+    pub name: String,
+    /// `fire` or `quiet`.
+    pub expect: Expect,
+    /// Expected severity when it fires.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Expected entities when it fires (each must be present).
+    #[serde(default)]
+    pub stores: Vec<u64>,
+    #[serde(default)]
+    pub regions: Vec<u64>,
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    pub input: Vec<TestInput>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    Fire,
+    Quiet,
+}
+
+/// One input file of a rule test; the path matters (node identity comes from the layout).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TestInput {
+    pub path: String,
+    pub text: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -51,7 +89,7 @@ pub enum MatcherSpec {
     MetricThreshold(toml::Table),
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LogPatternSpec {
     /// Literal needles; a line must contain one to be looked at.
@@ -85,7 +123,7 @@ fn default_evidence() -> usize {
     5
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StoreStateSpec {
     /// `state_name` values that fire (`Disconnected`, `Down`, `Offline`).
@@ -106,7 +144,7 @@ fn default_engine() -> String {
     "tikv".into()
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RegionCheckSpec {
     /// Regions PD knows no leader for.
@@ -120,14 +158,14 @@ pub struct RegionCheckSpec {
     pub related_needles: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ConfigCheckSpec {
     /// Fires when any of these conditions holds.
     pub any: Vec<ConfigCond>,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ConfigCond {
     pub key: String,
@@ -136,7 +174,7 @@ pub struct ConfigCond {
     pub value: f64,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BuiltinSpec {
     pub name: String,
