@@ -13,6 +13,7 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -479,23 +480,46 @@ fn process_source(
             version_group,
         )];
     }
-    // Archives and compressed files are read in memory, member by member; nothing is
-    // written to disk and member paths are only displayed.
-    let mut out = Vec::new();
-    archive::read(
+    // Archives and compressed files are read in memory, member by member, logs streamed
+    // through a bounded buffer; nothing is written to disk and member paths are only shown.
+    let out = std::cell::RefCell::new(Vec::new());
+    archive::read_streaming(
         &src.display,
         &data,
         &opts.limits,
+        &mut |path, reader| {
+            process_stream(
+                path,
+                reader,
+                prefilter,
+                opts,
+                version_group,
+                &mut out.borrow_mut(),
+            )
+        },
         &mut |entry| match entry {
             archive::Entry::Member(m) => {
                 let d = Data::Owned(m.data);
-                out.push(process_bytes(&m.path, &d, prefilter, opts, version_group));
+                let per = process_bytes(&m.path, &d, prefilter, opts, version_group);
+                out.borrow_mut().push(per);
             }
             archive::Entry::Problem(p) => {
                 let status = match p.status {
                     archive::ProblemStatus::Skipped => Status::Skipped,
                     archive::ProblemStatus::Failed => Status::Failed,
                 };
+                let mut out = out.borrow_mut();
+                // A member whose stream broke while it was read: what was read before stays
+                // analysed, and the input says it failed and why.
+                if let Some(r) = out
+                    .last_mut()
+                    .and_then(|last| last.report.as_mut())
+                    .filter(|r| r.path == p.path)
+                {
+                    r.status = status;
+                    r.reason = Some(p.reason);
+                    return;
+                }
                 out.push(PerInput {
                     report: Some(InputReport {
                         path: p.path.clone(),
@@ -514,6 +538,7 @@ fn process_source(
             }
         },
     );
+    let mut out = out.into_inner();
     if out.is_empty() {
         out.push(failed(
             src,
@@ -565,26 +590,7 @@ fn process_bytes(
                 templates: opts.templates,
             };
             let out = scan::scan_log(data, &ctx);
-            report.records = Some(out.records);
-            report.unparsed_lines = Some(out.unparsed_lines);
-            report.first_time = out.first_time.map(|t| t.to_rfc3339());
-            report.last_time = out.last_time.map(|t| t.to_rfc3339());
-            p.templates = out.templates;
-            if out.records == 0 {
-                report.status = Status::Failed;
-                report.reason = Some("no log entry could be parsed".into());
-            }
-            if report.node.is_none() {
-                report.node = node_from_content(kind, &out.events);
-            }
-            if let Some(g) = version_group {
-                for e in out.events.iter().filter(|e| e.in_group(g)) {
-                    if let Some((c, v)) = version_of(kind, format, e) {
-                        p.versions.push((c, v, e.loc.line));
-                    }
-                }
-            }
-            p.events = out.events;
+            take_log(&mut report, &mut p, out, kind, format, version_group);
         }
         Sniffed::Data(kind) => {
             report.kind = kind;
@@ -625,7 +631,7 @@ fn process_bytes(
                     }
                     p.events = answers;
                 }
-                Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput => {
+                Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput | Kind::CrdbGoroutines => {
                     let c = crate::parse::crdb_input::collect(kind, &text, InputId(0));
                     apply_collected(&mut report, c.records, c.unparsed_lines, c.problem);
                     p.versions.extend(c.versions);
@@ -652,6 +658,112 @@ fn process_bytes(
     }
     p.report = Some(report);
     p
+}
+
+/// Fills an input's report and facts from a scanned log.
+fn take_log(
+    report: &mut InputReport,
+    p: &mut PerInput,
+    out: scan::ScanOutput,
+    kind: Kind,
+    format: LogFormat,
+    version_group: Option<u32>,
+) {
+    report.records = Some(out.records);
+    report.unparsed_lines = Some(out.unparsed_lines);
+    report.first_time = out.first_time.map(|t| t.to_rfc3339());
+    report.last_time = out.last_time.map(|t| t.to_rfc3339());
+    p.templates = out.templates;
+    if out.records == 0 {
+        report.status = Status::Failed;
+        report.reason = Some("no log entry could be parsed".into());
+    }
+    if report.node.is_none() {
+        report.node = node_from_content(kind, &out.events);
+    }
+    if let Some(g) = version_group {
+        for e in out.events.iter().filter(|e| e.in_group(g)) {
+            if let Some((c, v)) = version_of(kind, format, e) {
+                p.versions.push((c, v, e.loc.line));
+            }
+        }
+    }
+    p.events = out.events;
+}
+
+/// One archive member read as a stream: logs are scanned block by block (memory bounded by
+/// a block, not by the member); dumps, which are small, are read whole. A read error is
+/// returned after the part read before it has been recorded, so that the archive reader
+/// reports it under the same path.
+fn process_stream(
+    path: &str,
+    src: &mut dyn std::io::Read,
+    prefilter: &Prefilter,
+    opts: &Options,
+    version_group: Option<u32>,
+    out: &mut Vec<PerInput>,
+) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    std::io::Read::take(&mut *src, SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    if let Sniffed::Log(kind, format) = sniff(path, &head) {
+        let mut report = InputReport {
+            path: path.to_string(),
+            kind,
+            node: bundle::node_from_path(path),
+            status: Status::Parsed,
+            reason: None,
+            bytes: 0,
+            records: None,
+            unparsed_lines: None,
+            first_time: None,
+            last_time: None,
+        };
+        let ctx = ScanCtx {
+            input: InputId(0),
+            kind,
+            format,
+            prefilter,
+            assume_tz: opts.assume_tz,
+            keep_level: opts.keep_level,
+            templates: opts.templates,
+        };
+        let head_len = head.len() as u64;
+        let mut counted = CountingReader { inner: src, n: 0 };
+        let (scanned, error) = scan::scan_stream(head, &mut counted, &ctx);
+        let mut p = PerInput::default();
+        take_log(&mut report, &mut p, scanned, kind, format, version_group);
+        report.bytes = head_len + counted.n;
+        p.report = Some(report);
+        out.push(p);
+        return match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+    }
+    let mut data = head;
+    std::io::Read::take(&mut *src, opts.limits.max_member_bytes).read_to_end(&mut data)?;
+    out.push(process_bytes(
+        path,
+        &Data::Owned(data),
+        prefilter,
+        opts,
+        version_group,
+    ));
+    Ok(())
+}
+
+/// Counts the bytes read through it.
+struct CountingReader<'a> {
+    inner: &'a mut dyn std::io::Read,
+    n: u64,
+}
+
+impl std::io::Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
 }
 
 /// Status and reason of an input from what its collector read.

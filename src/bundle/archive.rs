@@ -166,6 +166,33 @@ pub enum Entry {
 /// `Failed` problem for `display`. Returns total decompressed bytes delivered (the sum of the
 /// delivered members' sizes). Never panics and never writes anything.
 pub fn read(display: &str, bytes: &[u8], limits: &Limits, sink: &mut dyn FnMut(Entry)) -> u64 {
+    read_inner(display, bytes, limits, None, sink)
+}
+
+/// Reads a member from a stream; returning an error (or the stream's own error) fails it.
+pub type MemberReader<'a> = dyn FnMut(&str, &mut dyn Read) -> io::Result<()> + 'a;
+
+/// Like [`read`], but plain members are handed to `on_member` as a stream instead of being
+/// buffered: memory stays bounded by what `on_member` keeps, not by member size. Problems
+/// (including a member whose stream failed while `on_member` read it) still go to `sink`,
+/// under the member's path.
+pub fn read_streaming(
+    display: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    on_member: &mut MemberReader<'_>,
+    sink: &mut dyn FnMut(Entry),
+) -> u64 {
+    read_inner(display, bytes, limits, Some(on_member), sink)
+}
+
+fn read_inner(
+    display: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    stream: Option<&mut MemberReader<'_>>,
+    sink: &mut dyn FnMut(Entry),
+) -> u64 {
     let shared = Shared {
         max_total_bytes: limits.max_total_bytes,
         max_ratio: limits.max_ratio,
@@ -177,6 +204,7 @@ pub fn read(display: &str, bytes: &[u8], limits: &Limits, sink: &mut dyn FnMut(E
     let mut walker = Walker {
         sh: &shared,
         sink,
+        stream,
         max_depth: limits.max_depth.clamp(1, DEPTH_CAP),
         max_members: limits.max_members,
         max_member_bytes: limits.max_member_bytes,
@@ -440,9 +468,11 @@ impl TarProgress {
     }
 }
 
-struct Walker<'s, 'k> {
+struct Walker<'s, 'k, 'm> {
     sh: &'s Shared,
     sink: &'k mut dyn FnMut(Entry),
+    /// Set by [`read_streaming`]: plain members are streamed to it, not buffered.
+    stream: Option<&'k mut MemberReader<'m>>,
     max_depth: u32,
     max_members: u64,
     max_member_bytes: u64,
@@ -450,7 +480,7 @@ struct Walker<'s, 'k> {
     delivered: u64,
 }
 
-impl Walker<'_, '_> {
+impl Walker<'_, '_, '_> {
     fn problem(&mut self, path: &str, status: ProblemStatus, reason: String) {
         (self.sink)(Entry::Problem(Problem {
             path: path.to_string(),
@@ -795,6 +825,32 @@ impl Walker<'_, '_> {
                 Some(data) => self.open_zip(path, &data, depth + 1),
                 None => Ok(()),
             },
+            None if self.stream.is_some() => {
+                let count = Rc::new(Cell::new(0));
+                let mut counted = Counting {
+                    inner: &mut joined,
+                    count: Rc::clone(&count),
+                };
+                let result = match self.stream.as_mut() {
+                    Some(f) => f(path, &mut counted),
+                    None => Ok(()),
+                };
+                if let Err(e) = result {
+                    return Err(self.blame(owner, "read error", &e));
+                }
+                let got = count.get();
+                self.delivered = self.delivered.saturating_add(got);
+                if let Size::Exact(n) = size
+                    && got < n
+                {
+                    let reason = format!(
+                        "tar: archive ends inside a member ({got} of its {n} bytes present, truncated)"
+                    );
+                    self.sh.fault(owner, reason, false);
+                    return Err(Abort);
+                }
+                Ok(())
+            }
             None => {
                 if let Some(data) = self.buffer(path, &mut joined, size, owner)? {
                     self.member(path, data);

@@ -36,6 +36,9 @@ pub enum Kind {
     CrdbNodeStatus,
     #[serde(rename = "crdb-decommission-output")]
     CrdbDecommissionOutput,
+    /// Go goroutine dump of a CockroachDB node (`debug zip` `nodes/<id>/stacks.txt`).
+    #[serde(rename = "crdb-goroutines")]
+    CrdbGoroutines,
     #[serde(rename = "prometheus-text")]
     PrometheusText,
     #[serde(rename = "prometheus-json")]
@@ -45,7 +48,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -61,6 +64,7 @@ impl Kind {
         Kind::PdctlTranscript,
         Kind::CrdbNodeStatus,
         Kind::CrdbDecommissionOutput,
+        Kind::CrdbGoroutines,
         Kind::PrometheusText,
         Kind::PrometheusJson,
         Kind::Unknown,
@@ -83,6 +87,7 @@ impl Kind {
             Kind::PdctlTranscript => "pdctl-transcript",
             Kind::CrdbNodeStatus => "crdb-node-status",
             Kind::CrdbDecommissionOutput => "crdb-decommission-output",
+            Kind::CrdbGoroutines => "crdb-goroutines",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
             Kind::Unknown => "unknown",

@@ -110,6 +110,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
     }
 
     let text = String::from_utf8_lossy(head);
+    if crate::parse::goroutines::looks_like_dump(&text) {
+        return Sniffed::Data(Kind::CrdbGoroutines);
+    }
     if let Some(k) = crdb_table_kind(&text) {
         return Sniffed::Data(k);
     }

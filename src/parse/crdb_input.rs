@@ -1,13 +1,27 @@
 //! Inputs that feed CockroachDB facts besides logs: `node status`, `node decommission` and
-//! drain output.
+//! drain output, and goroutine dumps.
 
 use super::Collected;
 use crate::bundle::Kind;
-use crate::model::InputId;
-use crate::model::crdb::CrdbFacts;
+use crate::model::crdb::{CliCommand, CrdbFacts};
+use crate::model::{Component, InputId, Version};
 
-/// Reads one input of a CockroachDB CLI kind.
-pub fn collect(_kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
+/// Reads one input of a CockroachDB CLI kind (or a node's goroutine dump).
+pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
+    if kind == Kind::CrdbGoroutines {
+        let d = super::goroutines::parse(text);
+        let records = d.goroutines.len() as u64;
+        return Collected {
+            records,
+            unparsed_lines: Some(d.unparsed_lines),
+            problem: (records == 0).then(|| "no goroutine could be read".to_string()),
+            versions: Vec::new(),
+            facts: CrdbFacts {
+                goroutines: vec![(input, d.goroutines)],
+                ..CrdbFacts::default()
+            },
+        };
+    }
     let out = super::crdb_table::parse(text);
     let problem =
         (out.records == 0).then(|| "no node table or decommission line could be read".to_string());
@@ -15,9 +29,148 @@ pub fn collect(_kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> 
         records: out.records,
         unparsed_lines: Some(out.unparsed_lines),
         problem,
-        versions: Vec::new(),
+        versions: build_versions(&out),
         facts: CrdbFacts {
+            commands: commands(text, input),
             tables: vec![(input, out)],
+            goroutines: Vec::new(),
         },
+    }
+}
+
+/// The `build` column of `node status` (`v22.2.0-alpha.1`), one entry per distinct version
+/// (first row that shows it), so remediation can pick the form for the cluster's release.
+fn build_versions(t: &super::crdb_table::CrdbTables) -> Vec<(Component, Version, u64)> {
+    let mut out: Vec<(Component, Version, u64)> = Vec::new();
+    for row in t.snapshots.iter().flat_map(|s| &s.rows) {
+        let Some(v) = row.build.as_deref().and_then(Version::parse) else {
+            continue;
+        };
+        if !out.iter().any(|(_, seen, _)| *seen == v) {
+            out.push((Component::Cockroach, v, row.line));
+        }
+    }
+    out
+}
+
+/// `cockroach node <verb> [ids...] [--flags]` lines of a CLI capture.
+fn commands(text: &str, input: InputId) -> Vec<CliCommand> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, raw)| command_line(raw, input, i as u64 + 1))
+        .collect()
+}
+
+/// Parses one `cockroach node <verb> [ids...] [--flags]` line, wherever the command sits on
+/// it (after a shell prompt, `./`, `sudo`, `kubectl exec ... --`). `None` for other lines.
+pub fn command_line(raw: &str, input: InputId, line: u64) -> Option<CliCommand> {
+    // Cheap test first: most lines of a capture are table rows or progress.
+    if !raw.contains("cockroach") || !raw.contains(" node ") {
+        return None;
+    }
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    let at = words.iter().position(|w| {
+        let w = w.trim_start_matches(['$', '#', '>', '%']);
+        w == "cockroach" || w == "cockroach.exe" || w.ends_with("/cockroach")
+    })?;
+    if words.get(at + 1) != Some(&"node") {
+        return None;
+    }
+    // Prose that mentions "cockroach node status" is not a command: the binary comes first,
+    // or after a shell prompt or a wrapper (`sudo`, `kubectl exec ... --`).
+    let prompt = |w: &str| {
+        w.starts_with(['$', '#', '>', '%', '➜', '❯', '~'])
+            || w.ends_with(['$', '#', '>', '%'])
+            || matches!(
+                w,
+                "sudo" | "kubectl" | "docker" | "roachprod" | "ssh" | "time" | "env"
+            )
+    };
+    if at != 0 && !words.first().is_some_and(|w| prompt(w)) {
+        return None;
+    }
+    let verb = words.get(at + 2)?;
+    if !verb.bytes().all(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut cmd = CliCommand {
+        input,
+        line,
+        verb: (*verb).to_string(),
+        ids: Vec::new(),
+        host: None,
+        drain_wait: None,
+        self_flag: false,
+    };
+    let mut it = words[at + 3..].iter();
+    while let Some(w) = it.next() {
+        if let Ok(id) = w.parse::<u64>() {
+            cmd.ids.push(id);
+            continue;
+        }
+        // `--flag=value` or `--flag value`.
+        let (flag, inline) = match w.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (*w, None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next().map(|s| s.to_string()));
+        match flag {
+            "--host" => {
+                // The docs write `--host={address of any live node}`: not an address.
+                cmd.host = value().filter(|v| !v.contains(['{', '<']));
+            }
+            "--drain-wait" => cmd.drain_wait = value(),
+            "--self" => cmd.self_flag = true,
+            _ => {}
+        }
+    }
+    Some(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_and_versions() {
+        let text = "\
+$ cockroach node decommission 4 5 --certs-dir=certs --host={address of any live node}
+  id | is_live | replicas | is_decommissioning |   membership    | is_draining
+-----+---------+----------+--------------------+-----------------+--------------
+   4 |  true   |       39 |        true        | decommissioning |    true
+(1 row)
+cockroach node drain 1 --host=localhost:26258 --drain-wait=15m --certs-dir=certs
+./cockroach node drain --self --host 10.0.0.3:26257
+the cockroach node status column
+";
+        let c = collect(Kind::CrdbDecommissionOutput, text, InputId(0));
+        let cmds = &c.facts.commands;
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0].verb, "decommission");
+        assert_eq!(cmds[0].ids, vec![4, 5]);
+        assert_eq!(cmds[0].host, None);
+        assert_eq!(cmds[1].line, 6);
+        assert_eq!(cmds[1].ids, vec![1]);
+        assert_eq!(cmds[1].host.as_deref(), Some("localhost:26258"));
+        assert_eq!(cmds[1].drain_wait.as_deref(), Some("15m"));
+        assert!(cmds[2].self_flag);
+        assert_eq!(cmds[2].host.as_deref(), Some("10.0.0.3:26257"));
+        assert!(c.versions.is_empty());
+
+        let status = "\
+id | address | build | updated_at | is_live
+---+---------+-------+------------+--------
+1 | h1:26257 | v22.2.0-alpha.1 | 2022-09-01 02:17:28.202777 | true
+2 | h2:26257 | v22.2.0-alpha.1 | 2022-09-01 02:17:28.202777 | true
+3 | h3:26257 | v23.1.4 | 2022-09-01 02:17:28.202777 | true
+";
+        let c = collect(Kind::CrdbNodeStatus, status, InputId(0));
+        assert_eq!(
+            c.versions,
+            vec![
+                (Component::Cockroach, Version::new(22, 2, 0), 3),
+                (Component::Cockroach, Version::new(23, 1, 4), 5)
+            ]
+        );
     }
 }

@@ -173,29 +173,87 @@ pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
         .map(|(i, &(s, e))| scan_chunk(&data[s..e], 0, i == 0, ctx))
         .collect();
     let mut out = ScanOutput::default();
-    let mut line_base = 0u64;
-    for mut p in parts {
-        for ev in &mut p.events {
-            ev.loc.line += line_base;
-        }
-        line_base += p.lines;
-        out.lines += p.lines;
-        out.records += p.records;
-        out.unparsed_lines += p.unparsed_lines;
-        out.events.append(&mut p.events);
-        for (g, c) in p.group_counts {
-            *out.group_counts.entry(g).or_default() += c;
-        }
-        out.first_time = min_opt(out.first_time, p.first_time);
-        out.last_time = max_opt(out.last_time, p.last_time);
-        out.dropped_events += p.dropped_events;
-        for mut t in p.templates {
-            t.sample.line += line_base - p.lines;
-            merge_template(&mut out.templates, t);
-        }
+    for p in parts {
+        absorb(&mut out, p);
     }
     finish(&mut out);
     out
+}
+
+/// Appends the output of the next chunk (its lines numbered from 1) to a file's output.
+fn absorb(out: &mut ScanOutput, mut p: ScanOutput) {
+    let line_base = out.lines;
+    for ev in &mut p.events {
+        ev.loc.line += line_base;
+    }
+    out.lines += p.lines;
+    out.records += p.records;
+    out.unparsed_lines += p.unparsed_lines;
+    out.events.append(&mut p.events);
+    for (g, c) in p.group_counts {
+        *out.group_counts.entry(g).or_default() += c;
+    }
+    out.first_time = min_opt(out.first_time, p.first_time);
+    out.last_time = max_opt(out.last_time, p.last_time);
+    out.dropped_events += p.dropped_events;
+    for mut t in p.templates {
+        t.sample.line += line_base;
+        merge_template(&mut out.templates, t);
+    }
+}
+
+/// Scans a log read from a stream (an archive member), one block at a time: memory stays at
+/// a block plus the kept events, whatever the size of the member. `head` holds the bytes
+/// already read from the stream (for sniffing).
+pub fn scan_stream(
+    head: Vec<u8>,
+    src: &mut dyn std::io::Read,
+    ctx: &ScanCtx<'_>,
+) -> (ScanOutput, Option<std::io::Error>) {
+    let mut out = ScanOutput::default();
+    let mut buf = head;
+    let mut first = true;
+    let mut error = None;
+    loop {
+        // Fill the block.
+        let mut eof = false;
+        while buf.len() < CHUNK {
+            let start = buf.len();
+            buf.resize(CHUNK, 0);
+            match src.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    buf.truncate(start);
+                    error = Some(e);
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        // Scan up to the last complete line; keep the rest for the next block.
+        let cut = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1)
+        };
+        if cut > 0 {
+            let part = scan_chunk(&buf[..cut], 0, first, ctx);
+            first = false;
+            absorb(&mut out, part);
+            finish(&mut out);
+        }
+        if eof {
+            break;
+        }
+        buf.drain(..cut);
+    }
+    (out, error)
 }
 
 /// Adds a chunk's template to the file's list (same template: counts add up, the earlier
@@ -234,9 +292,13 @@ fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 /// Caps the kept events per group (first ones win, in line order).
 fn finish(out: &mut ScanOutput) {
     let mut kept: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut level_kept = 0usize;
     out.events.retain(|ev| {
-        // Entries kept for their level are bounded by MAX_LEVEL_EVENTS already.
-        let mut keep = ev.groups.is_empty();
+        // Entries kept only for their level: the first MAX_LEVEL_EVENTS of the file.
+        let mut keep = ev.groups.is_empty() && {
+            level_kept += 1;
+            level_kept <= MAX_LEVEL_EVENTS
+        };
         for g in &ev.groups {
             let n = kept.entry(*g).or_default();
             if *n < MAX_EVENTS_PER_GROUP {
