@@ -11,4 +11,6 @@ pub mod model;
 pub mod parse;
 pub mod report;
 pub mod rules;
+#[doc(hidden)]
+pub mod synth;
 pub mod timeline;
