@@ -14,14 +14,14 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -63,7 +63,7 @@ fn fill(t: &str, rng: &mut Rng) -> String {
     let k = format!(
         "7480000000000000FF{:02X}5F72{:016X}",
         rng.below(256),
-        rng.next()
+        rng.next_u64()
     );
     t.replace("{r}", &r.to_string())
         .replace("{p}", &p.to_string())
