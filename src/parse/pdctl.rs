@@ -26,6 +26,8 @@ pub struct PdctlOutput {
     pub records: u64,
     /// What could not be read, for the input's reason.
     pub problem: Option<String>,
+    /// The last pd-ctl command line seen, for the answer that follows it.
+    last_command: Option<String>,
 }
 
 /// Text with a line index for offset → line lookups.
@@ -205,6 +207,12 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
         || t.contains("cannot build operator");
     if answer {
         let failed = !t.starts_with("Success!");
+        // The command the answer is about, and the ids it named.
+        let mut fields = Vec::new();
+        if let Some(cmd) = out.last_command.take() {
+            fields.extend(command_ids(&cmd));
+            fields.push(("command".to_string(), cmd));
+        }
         out.answers.push(LogEvent {
             loc: Location {
                 input,
@@ -214,11 +222,65 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
             level: Some(if failed { Level::Error } else { Level::Info }),
             source: None,
             message: t.to_string(),
-            fields: Vec::new(),
+            fields,
             excerpt: excerpt(t),
             groups: Vec::new(),
         });
+    } else if let Some(p) = pdctl_args(t) {
+        out.last_command = Some(p.to_string());
     }
+}
+
+/// The pd-ctl arguments of a pasted command line (`$ tiup ctl:v5.2.1 pd -u http://x:2379
+/// operator add transfer-leader 434317 4` → `operator add transfer-leader 434317 4`).
+fn pdctl_args(line: &str) -> Option<&str> {
+    let t = line.trim_start_matches(['$', '»', '>', ' ']);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| *w == "pd" || w.ends_with("pd-ctl") || w.ends_with("/ctl"))?;
+    let mut i = at + 1;
+    while i < words.len() && words[i].starts_with('-') {
+        // A flag and its value (`-u http://...`, `--pd ...`).
+        i += if words[i].contains('=') { 1 } else { 2 };
+    }
+    let first = words.get(i)?;
+    let start = t.find(first)?;
+    Some(t[start..].trim())
+}
+
+/// Region and store ids a pd-ctl command names, as event fields.
+fn command_ids(cmd: &str) -> Vec<(String, String)> {
+    let w: Vec<&str> = cmd.split_whitespace().collect();
+    let num = |i: usize| w.get(i).filter(|s| s.bytes().all(|b| b.is_ascii_digit()));
+    let mut out = Vec::new();
+    match w.as_slice() {
+        ["operator", "add", _, ..] => {
+            if let Some(r) = num(3) {
+                out.push(("region-id".to_string(), r.to_string()));
+            }
+            if let Some(s) = num(4) {
+                out.push(("store-id".to_string(), s.to_string()));
+            }
+        }
+        ["region", ..] => {
+            if let Some(r) = num(1) {
+                out.push(("region-id".to_string(), r.to_string()));
+            }
+        }
+        ["store", sub, ..] => {
+            let id = if sub.bytes().all(|b| b.is_ascii_digit()) {
+                Some(*sub)
+            } else {
+                num(2).copied()
+            };
+            if let Some(s) = id {
+                out.push(("store-id".to_string(), s.to_string()));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Recovers scalar settings from a config dump cut short (`"key": value` lines, sections
@@ -647,6 +709,26 @@ Success!
         assert_eq!(out.stores.len(), 1);
         assert!(out.problem.is_some());
         assert_eq!(out.stores[0].capacity, Some(3_435_973_836_800));
+    }
+
+    #[test]
+    fn answers_carry_their_command_and_ids() {
+        let t = "// Transfer leader to store 4\n$ tiup ctl:v5.2.1 pd -u http://pd-ip:2379 operator add transfer-leader 434317 4\nFailed! [500] \"cannot build operator for region with no leader\"\n$ tiup ctl:v5.2.1 pd -u http://pd-ip:2379 store delete 5\nSuccess!\n";
+        let out = parse(t, InputId(0));
+        assert_eq!(out.answers.len(), 2);
+        let a = &out.answers[0];
+        assert_eq!(
+            a.field("command"),
+            Some("operator add transfer-leader 434317 4")
+        );
+        assert_eq!(a.field("region-id"), Some("434317"));
+        assert_eq!(a.field("store-id"), Some("4"));
+        assert_eq!(out.answers[1].field("store-id"), Some("5"));
+        assert_eq!(pdctl_args("» config show"), None);
+        assert_eq!(
+            pdctl_args("pd-ctl -u 10.0.1.1:2379 region 7"),
+            Some("region 7")
+        );
     }
 
     #[test]
