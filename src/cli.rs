@@ -269,17 +269,22 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// The PATH arguments, or stdin when there are none and something is piped in.
+fn paths_or_stdin(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    if !paths.is_empty() {
+        return Ok(paths.to_vec());
+    }
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
+        );
+    }
+    Ok(vec![PathBuf::from("-")])
+}
+
 fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let (rules, rule_notes) = args.rules.load()?;
-    let mut paths = args.paths.clone();
-    if paths.is_empty() {
-        if std::io::stdin().is_terminal() {
-            anyhow::bail!(
-                "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
-            );
-        }
-        paths.push(PathBuf::from("-"));
-    }
+    let paths = paths_or_stdin(&args.paths)?;
     let mut limits = crate::bundle::archive::Limits::default();
     if let Some(b) = args.max_bytes {
         limits.max_total_bytes = b;
@@ -365,15 +370,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
 
 fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
     let (rules, _) = args.rules.load()?;
-    let mut paths = args.paths.clone();
-    if paths.is_empty() {
-        if std::io::stdin().is_terminal() {
-            anyhow::bail!(
-                "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
-            );
-        }
-        paths.push(PathBuf::from("-"));
-    }
+    let paths = paths_or_stdin(&args.paths)?;
     let grep = match &args.grep {
         Some(g) => Some(regex::Regex::new(g).map_err(|e| anyhow::anyhow!("--grep: {e}"))?),
         None => None,
@@ -604,24 +601,7 @@ fn show_rule(rules: &RuleSet, id: &str) -> anyhow::Result<String> {
     ));
     if !s.remediation.is_empty() {
         out.push_str("\nRemediation:\n");
-        for (i, st) in s.remediation.iter().enumerate() {
-            let risk = serde_json::to_string(&st.risk)?;
-            let gate = st
-                .when
-                .as_deref()
-                .map(|w| format!(" [when {w}]"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {}. ({}){} {}\n",
-                i + 1,
-                risk.trim_matches('"'),
-                gate,
-                st.text
-            ));
-            if let Some(c) = &st.command {
-                out.push_str(&format!("       $ {c}\n"));
-            }
-        }
+        out.push_str(&steps_text(&s.remediation));
     }
     if !s.test.is_empty() {
         out.push_str("\nTest cases:\n");
@@ -639,6 +619,28 @@ fn show_rule(rules: &RuleSet, id: &str) -> anyhow::Result<String> {
         out.push_str(&format!("\nReferences:\n  {}\n", s.references.join("\n  ")));
     }
     Ok(out)
+}
+
+/// Remediation steps as written in a rule file, numbered, with risk and version gate.
+fn steps_text(steps: &[crate::rules::spec::StepSpec]) -> String {
+    let mut out = String::new();
+    for (i, st) in steps.iter().enumerate() {
+        let risk = match st.risk {
+            crate::rules::Risk::ReadOnly => "read-only",
+            crate::rules::Risk::Reversible => "reversible",
+            crate::rules::Risk::DataLoss => "data-loss",
+        };
+        let gate = st
+            .when
+            .as_deref()
+            .map(|w| format!(" [when {w}]"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {}. ({risk}){gate} {}\n", i + 1, st.text));
+        if let Some(c) = &st.command {
+            out.push_str(&format!("       $ {c}\n"));
+        }
+    }
+    out
 }
 
 fn indent(s: &str, pad: &str) -> String {
@@ -686,24 +688,7 @@ fn cmd_explain(id: &str) -> anyhow::Result<u8> {
     );
     if !r.spec.remediation.is_empty() {
         out.push_str("\nRemediation (placeholders are filled from the bundle):\n");
-        for (i, s) in r.spec.remediation.iter().enumerate() {
-            let risk = serde_json::to_string(&s.risk)?;
-            let gate = s
-                .when
-                .as_deref()
-                .map(|w| format!(" [when {w}]"))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "  {}. ({}){} {}\n",
-                i + 1,
-                risk.trim_matches('"'),
-                gate,
-                s.text
-            ));
-            if let Some(c) = &s.command {
-                out.push_str(&format!("       $ {c}\n"));
-            }
-        }
+        out.push_str(&steps_text(&r.spec.remediation));
     }
     if !r.spec.references.is_empty() {
         out.push_str(&format!(

@@ -62,6 +62,20 @@ pub struct LogEvent {
 }
 
 impl LogEvent {
+    /// An empty event at a location, to be filled by a parser.
+    pub fn at(loc: Location) -> LogEvent {
+        LogEvent {
+            loc,
+            time: None,
+            level: None,
+            source: None,
+            message: String::new(),
+            fields: Vec::new(),
+            excerpt: String::new(),
+            groups: Vec::new(),
+        }
+    }
+
     pub fn field(&self, key: &str) -> Option<&str> {
         self.fields
             .iter()

@@ -514,19 +514,10 @@ fn count_template(
     ctx: &ScanCtx<'_>,
 ) {
     let text = String::from_utf8_lossy(line);
-    let mut ev = LogEvent {
-        loc: Location {
-            input: ctx.input,
-            line: line_no,
-        },
-        time: None,
-        level: None,
-        source: None,
-        message: String::new(),
-        fields: Vec::new(),
-        excerpt: String::new(),
-        groups: Vec::new(),
-    };
+    let mut ev = LogEvent::at(Location {
+        input: ctx.input,
+        line: line_no,
+    });
     fill_from_head(&mut ev, &text, ctx);
     let template = mask_template(&ev.message);
     let minute = ev.time.map(|t| t.timestamp().div_euclid(60));
@@ -599,17 +590,12 @@ fn build_event(
 ) -> LogEvent {
     let text = String::from_utf8_lossy(line);
     let mut ev = LogEvent {
-        loc: Location {
-            input: ctx.input,
-            line: line_no,
-        },
-        time: None,
-        level: None,
-        source: None,
-        message: String::new(),
-        fields: Vec::new(),
         excerpt: excerpt(&text),
         groups,
+        ..LogEvent::at(Location {
+            input: ctx.input,
+            line: line_no,
+        })
     };
     match head_line {
         None => fill_from_head(&mut ev, &text, ctx),
