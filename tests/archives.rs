@@ -83,15 +83,30 @@ fn tar_gz_and_zip_give_the_same_findings_as_the_folder() {
     same_findings(
         Path::new("fixtures/scale-in-stuck"),
         "tikv-10.203.93.36-20160/log/tikv.log",
+        "tikv.offline-store-pinned-by-leaderless-region",
+        "10.203.93.36:20160",
     );
     // The tiup diag collect layout, with a rotated .gz log nested inside the archive.
     same_findings(
         Path::new("fixtures/diag-scale-in"),
         "diag-tidb-test-fNTnz5MGhr6/10.203.93.36/tidb-deploy/tikv-20160/log/tikv-2022-03-28T09-34-55.402.log.gz!/tikv-2022-03-28T09-34-55.402.log",
+        "tikv.offline-store-pinned-by-leaderless-region",
+        "10.203.93.36:20160",
     );
 }
 
-fn same_findings(dir: &Path, tikv_member: &str) {
+#[test]
+fn cockroach_debug_zip_layout_gives_the_same_findings_as_the_folder() {
+    // Seed 004's 3-node RF3 stall, laid out like `cockroach debug zip` (nodes/<id>/logs).
+    same_findings(
+        Path::new("fixtures/crdb-3node-rf3-stall"),
+        "nodes/1/logs/cockroach.log",
+        "crdb.decommission-stalled",
+        "n1",
+    );
+}
+
+fn same_findings(dir: &Path, log_member: &str, rule: &str, node: &str) {
     let mut members = Vec::new();
     files(dir, dir, &mut members);
     let d = tempfile::tempdir().unwrap();
@@ -104,7 +119,7 @@ fn same_findings(dir: &Path, tikv_member: &str) {
     let (z, c2) = analyze(&[zp.to_str().unwrap()]);
     assert_eq!((c0, c1, c2), (1, 1, 1));
     let want = normalised_findings(&folder, "");
-    assert!(want.contains("tikv.offline-store-pinned-by-leaderless-region"));
+    assert!(want.contains(rule), "{rule} fires on the folder");
     let tp = format!("{}!/", tgz.display());
     let zpfx = format!("{}!/", zp.display());
     assert_eq!(normalised_findings(&t, &tp), want);
@@ -115,17 +130,17 @@ fn same_findings(dir: &Path, tikv_member: &str) {
         .iter()
         .map(|i| i["path"].as_str().unwrap())
         .collect();
-    let member = format!("{tp}{tikv_member}");
+    let member = format!("{tp}{log_member}");
     assert!(paths.contains(&member.as_str()), "{paths:?}");
     // Node identity still comes from the layout inside the archive.
-    let tikv = t["inputs"]
+    let log = t["inputs"]
         .as_array()
         .unwrap()
         .iter()
         .find(|i| i["path"] == member.as_str())
         .unwrap();
-    assert_eq!(tikv["node"], "10.203.93.36:20160");
-    assert_eq!(tikv["kind"], "tikv-log");
+    assert_eq!(log["node"], node);
+    assert!(log["kind"].as_str().unwrap().ends_with("-log"));
 }
 
 #[test]
