@@ -233,6 +233,10 @@ fn json_kind(text: &str) -> Option<Kind> {
     if has("resultType") && has("data") {
         return Some(Kind::PrometheusJson);
     }
+    // A failed Prometheus query saved by a collector: reported by the metrics reader.
+    if has("status") && has("errorType") && body.contains("\"error\"") {
+        return Some(Kind::PrometheusJson);
+    }
     if t.starts_with("\"stores\"") || (has("stores") && has("count")) {
         return Some(Kind::PdctlStores);
     }

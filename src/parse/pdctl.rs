@@ -234,7 +234,12 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
 /// The pd-ctl arguments of a pasted command line (`$ tiup ctl:v5.2.1 pd -u http://x:2379
 /// operator add transfer-leader 434317 4` → `operator add transfer-leader 434317 4`).
 fn pdctl_args(line: &str) -> Option<&str> {
-    let t = line.trim_start_matches(['$', '»', '>', ' ']);
+    // Interactive mode (`pd-ctl -i`): `» operator add ...` holds the arguments alone.
+    if let Some(rest) = line.trim_start().strip_prefix('»') {
+        let rest = rest.trim();
+        return (!rest.is_empty()).then_some(rest);
+    }
+    let t = line.trim_start_matches(['$', '>', ' ']);
     let words: Vec<&str> = t.split_whitespace().collect();
     let at = words
         .iter()
@@ -724,7 +729,8 @@ Success!
         assert_eq!(a.field("region-id"), Some("434317"));
         assert_eq!(a.field("store-id"), Some("4"));
         assert_eq!(out.answers[1].field("store-id"), Some("5"));
-        assert_eq!(pdctl_args("» config show"), None);
+        assert_eq!(pdctl_args("» config show"), Some("config show"));
+        assert_eq!(pdctl_args("$ tiup ctl:v5.2.1 pd -u http://x:2379 -i"), None);
         assert_eq!(
             pdctl_args("pd-ctl -u 10.0.1.1:2379 region 7"),
             Some("region 7")
