@@ -215,6 +215,10 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
                 .as_deref()
                 .and_then(|n| store_by_addr.get(n).copied())
                 .filter(|_| r.kind == Kind::TikvLog || r.kind == Kind::TiflashLog),
+            last_time: r
+                .last_time
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
         })
         .collect();
     let ctx = EvalCtx {

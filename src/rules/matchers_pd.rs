@@ -312,12 +312,21 @@ pub(super) fn events_in<'a>(rule: &Rule, set: &str, ctx: &'a EvalCtx<'_>) -> Vec
 /// The latest time each input's kept events show, computed once.
 fn input_horizons(ctx: &EvalCtx<'_>) -> BTreeMap<crate::model::InputId, DateTime<FixedOffset>> {
     let mut out: BTreeMap<crate::model::InputId, DateTime<FixedOffset>> = BTreeMap::new();
-    for e in &ctx.facts.events {
-        if let Some(t) = e.time {
-            let x = out.entry(e.loc.input).or_insert(t);
-            if t > *x {
-                *x = t;
-            }
+    // The scan's last entry of each log, then any later kept event.
+    let last = ctx
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.last_time.map(|t| (crate::model::InputId(i), t)));
+    let kept = ctx
+        .facts
+        .events
+        .iter()
+        .filter_map(|e| e.time.map(|t| (e.loc.input, t)));
+    for (input, t) in last.chain(kept) {
+        let x = out.entry(input).or_insert(t);
+        if t > *x {
+            *x = t;
         }
     }
     out
@@ -328,11 +337,14 @@ pub(super) fn input_horizon(
     ctx: &EvalCtx<'_>,
     input: crate::model::InputId,
 ) -> Option<DateTime<FixedOffset>> {
+    // The scan knows the log's last entry; kept events may reach no further than that.
+    let last = ctx.input(input).and_then(|m| m.last_time);
     ctx.facts
         .events
         .iter()
         .filter(|e| e.loc.input == input)
         .filter_map(|e| e.time)
+        .chain(last)
         .max()
 }
 
@@ -1275,6 +1287,7 @@ operator-field = "operator"
             node: Some("10.0.1.1:2379".into()),
             path: "pd.log".into(),
             store: None,
+            last_time: None,
         }]
     }
 

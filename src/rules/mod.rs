@@ -162,6 +162,8 @@ pub struct InputMeta {
     pub path: String,
     /// The TiKV store this input's node is, when a pd-ctl store list maps its address.
     pub store: Option<u64>,
+    /// Time of a log's last entry: how far that log reaches.
+    pub last_time: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// Everything a matcher may read.
@@ -669,6 +671,7 @@ any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
             node: None,
             path: "config.json".into(),
             store: None,
+            last_time: None,
         }];
         let off = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": 0}));
         let f = rs.evaluate(&EvalCtx {
