@@ -14,7 +14,9 @@ use std::path::PathBuf;
     about = "Diagnose TiKV/PD and CockroachDB clusters from the logs and dumps they left behind",
     long_about = "kvtriage reads a support bundle (log files, pd-ctl JSON, CockroachDB output; files, \
 directories or stdin), recognises known failure patterns across files, and prints ranked findings \
-with evidence (file:line) and the commands to fix them, with the real store, region and node ids."
+with evidence (file:line) and the commands to fix them, with the real store, region and node ids.",
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above --fail-on; \
+2 usage error or nothing could be analysed; 3 (--strict) some inputs failed."
 )]
 pub struct Cli {
     #[command(subcommand)]
