@@ -487,67 +487,93 @@ fn process_source(
     // Archives and compressed files are read in memory, member by member, logs streamed
     // through a bounded buffer; nothing is written to disk and member paths are only shown.
     let out = std::cell::RefCell::new(Vec::new());
-    archive::read_streaming(
-        &src.display,
-        &data,
-        &opts.limits,
-        &mut |path, reader| {
-            process_stream(
-                path,
-                reader,
-                prefilter,
-                opts,
-                version_group,
-                &mut out.borrow_mut(),
-            )
-        },
-        &mut |entry| match entry {
-            archive::Entry::Member(m) => {
-                let d = Data::Owned(m.data);
-                let per = process_bytes(&m.path, &d, prefilter, opts, version_group);
-                out.borrow_mut().push(per);
+    let mut on_member = |path: &str, reader: &mut dyn std::io::Read| {
+        process_stream(
+            path,
+            reader,
+            prefilter,
+            opts,
+            version_group,
+            &mut out.borrow_mut(),
+        )
+    };
+    let mut on_entry = |entry: archive::Entry| match entry {
+        archive::Entry::Member(m) => {
+            let d = Data::Owned(m.data);
+            let per = process_bytes(&m.path, &d, prefilter, opts, version_group);
+            out.borrow_mut().push(per);
+        }
+        archive::Entry::Problem(p) => {
+            let status = match p.status {
+                archive::ProblemStatus::Skipped => Status::Skipped,
+                archive::ProblemStatus::Failed => Status::Failed,
+            };
+            let mut out = out.borrow_mut();
+            // A member whose stream broke while it was read: what was read before stays
+            // analysed, and the input says it failed and why.
+            if let Some(r) = out
+                .last_mut()
+                .and_then(|last| last.report.as_mut())
+                .filter(|r| r.path == p.path)
+            {
+                r.status = status;
+                r.reason = Some(p.reason);
+                return;
             }
-            archive::Entry::Problem(p) => {
-                let status = match p.status {
-                    archive::ProblemStatus::Skipped => Status::Skipped,
-                    archive::ProblemStatus::Failed => Status::Failed,
-                };
-                let mut out = out.borrow_mut();
-                // A member whose stream broke while it was read: what was read before stays
-                // analysed, and the input says it failed and why.
-                if let Some(r) = out
-                    .last_mut()
-                    .and_then(|last| last.report.as_mut())
-                    .filter(|r| r.path == p.path)
-                {
-                    r.status = status;
-                    r.reason = Some(p.reason);
-                    return;
-                }
-                out.push(PerInput {
-                    report: Some(InputReport {
-                        path: p.path.clone(),
-                        kind: Kind::Unknown,
-                        node: bundle::node_from_path(&p.path),
-                        status,
-                        reason: Some(p.reason),
-                        bytes: 0,
-                        records: None,
-                        unparsed_lines: None,
-                        first_time: None,
-                        last_time: None,
-                    }),
-                    ..Default::default()
-                });
-            }
-        },
-    );
+            out.push(PerInput {
+                report: Some(InputReport {
+                    path: p.path.clone(),
+                    kind: Kind::Unknown,
+                    node: bundle::node_from_path(&p.path),
+                    status,
+                    reason: Some(p.reason),
+                    bytes: 0,
+                    records: None,
+                    unparsed_lines: None,
+                    first_time: None,
+                    last_time: None,
+                }),
+                ..Default::default()
+            });
+        }
+    };
+    // gzip, zstd and tar stream from the file once (never mapped whole: the compressed
+    // bytes would otherwise stay resident); a zip needs random access and stays mapped.
+    let container = archive::detect(&data[..data.len().min(SNIFF_BYTES)]);
+    let file = match (&src.origin, container) {
+        (bundle::Origin::File(p), Some(c)) if c != archive::Container::Zip => {
+            std::fs::File::open(p).ok()
+        }
+        _ => None,
+    };
+    match file {
+        Some(f) => {
+            drop(data);
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+            archive::read_streaming_from(
+                &src.display,
+                &mut reader,
+                &opts.limits,
+                &mut on_member,
+                &mut on_entry,
+            );
+        }
+        None => {
+            archive::read_streaming(
+                &src.display,
+                &data,
+                &opts.limits,
+                &mut on_member,
+                &mut on_entry,
+            );
+        }
+    }
     let mut out = out.into_inner();
     if out.is_empty() {
         out.push(failed(
             src,
             Kind::Unknown,
-            data.len() as u64,
+            source_len(src),
             "archive holds no file".into(),
         ));
     }

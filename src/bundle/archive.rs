@@ -166,7 +166,7 @@ pub enum Entry {
 /// `Failed` problem for `display`. Returns total decompressed bytes delivered (the sum of the
 /// delivered members' sizes). Never panics and never writes anything.
 pub fn read(display: &str, bytes: &[u8], limits: &Limits, sink: &mut dyn FnMut(Entry)) -> u64 {
-    read_inner(display, bytes, limits, None, sink)
+    read_inner(display, Input::Bytes(bytes), limits, None, sink)
 }
 
 /// Reads a member from a stream; returning an error (or the stream's own error) fails it.
@@ -183,12 +183,32 @@ pub fn read_streaming(
     on_member: &mut MemberReader<'_>,
     sink: &mut dyn FnMut(Entry),
 ) -> u64 {
-    read_inner(display, bytes, limits, Some(on_member), sink)
+    read_inner(display, Input::Bytes(bytes), limits, Some(on_member), sink)
+}
+
+/// Like [`read_streaming`] for a gzip, zstd or tar archive read from a stream (a file): the
+/// compressed bytes pass through once and are never held or mapped, so memory stays bounded
+/// by the member being scanned. A zip needs random access: it is reported as a problem here,
+/// callers map zips and use [`read_streaming`].
+pub fn read_streaming_from(
+    display: &str,
+    src: &mut dyn Read,
+    limits: &Limits,
+    on_member: &mut MemberReader<'_>,
+    sink: &mut dyn FnMut(Entry),
+) -> u64 {
+    read_inner(display, Input::Reader(src), limits, Some(on_member), sink)
+}
+
+/// Where an archive comes from.
+enum Input<'a> {
+    Bytes(&'a [u8]),
+    Reader(&'a mut dyn Read),
 }
 
 fn read_inner(
     display: &str,
-    bytes: &[u8],
+    input: Input<'_>,
     limits: &Limits,
     stream: Option<&mut MemberReader<'_>>,
     sink: &mut dyn FnMut(Entry),
@@ -211,19 +231,42 @@ fn read_inner(
         members: 0,
         delivered: 0,
     };
+    let not_archive = "not an archive: no gzip, zstd, zip or tar signature";
     // An `Err(Abort)` here only means the walk was cut short; its problem was already reported.
-    let _ = match detect(bytes) {
-        None => {
-            walker.problem(
-                display,
-                ProblemStatus::Failed,
-                "not an archive: no gzip, zstd, zip or tar signature".to_string(),
-            );
-            Ok(())
-        }
-        Some(Container::Zip) => walker.open_zip(display, bytes, 1),
-        Some(Container::Tar) => walker.open_tar(display, &mut Cursor::new(bytes), 1),
-        Some(codec) => walker.open_stream(display, &mut Cursor::new(bytes), codec, 1),
+    let _ = match input {
+        Input::Bytes(bytes) => match detect(bytes) {
+            None => {
+                walker.problem(display, ProblemStatus::Failed, not_archive.to_string());
+                Ok(())
+            }
+            Some(Container::Zip) => walker.open_zip(display, bytes, 1),
+            Some(Container::Tar) => walker.open_tar(display, &mut Cursor::new(bytes), 1),
+            Some(codec) => walker.open_stream(display, &mut Cursor::new(bytes), codec, 1),
+        },
+        Input::Reader(src) => match peek(src) {
+            Err(e) => {
+                let reason = format!("read error: {}", clean(&e.to_string()));
+                walker.problem(display, ProblemStatus::Failed, reason);
+                Ok(())
+            }
+            Ok(head) => {
+                let kind = detect(&head);
+                let mut joined = Cursor::new(head).chain(src);
+                match kind {
+                    None => {
+                        walker.problem(display, ProblemStatus::Failed, not_archive.to_string());
+                        Ok(())
+                    }
+                    Some(Container::Zip) => {
+                        let reason = "zip archives are read mapped, not streamed".to_string();
+                        walker.problem(display, ProblemStatus::Failed, reason);
+                        Ok(())
+                    }
+                    Some(Container::Tar) => walker.open_tar(display, &mut joined, 1),
+                    Some(codec) => walker.open_stream(display, &mut joined, codec, 1),
+                }
+            }
+        },
     };
     // Safety net: a failure that no layer claimed is still reported, never lost.
     let stray = shared.fault.borrow_mut().take();
