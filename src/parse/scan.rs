@@ -133,6 +133,12 @@ pub struct ScanOutput {
     pub templates: Vec<TemplateStat>,
     /// Entries kept because of `keep_level` beyond the cap (not kept, only counted).
     pub dropped_events: u64,
+    /// Non-blank lines before the first entry head of a chunk, and how many of them look
+    /// like damaged heads (see [`scan_chunk`]).
+    leading_orphans: u64,
+    leading_broken: u64,
+    /// The chunk's last entry head, for continuations at the start of the next block.
+    tail_head: Option<Vec<u8>>,
 }
 
 /// Entries kept per file for the timeline; beyond this they are counted, not kept.
@@ -161,16 +167,10 @@ pub struct ScanCtx<'a> {
 }
 
 pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
-    if data.len() <= CHUNK {
-        let mut out = scan_chunk(data, 0, true, ctx);
-        finish(&mut out);
-        return out;
-    }
     let chunks = split_chunks(data, CHUNK);
     let parts: Vec<ScanOutput> = chunks
         .par_iter()
-        .enumerate()
-        .map(|(i, &(s, e))| scan_chunk(&data[s..e], 0, i == 0, ctx))
+        .map(|&(s, e)| scan_chunk(&data[s..e], last_head_before(data, s, ctx), ctx))
         .collect();
     let mut out = ScanOutput::default();
     for p in parts {
@@ -183,6 +183,13 @@ pub fn scan_log(data: &[u8], ctx: &ScanCtx<'_>) -> ScanOutput {
 /// Appends the output of the next chunk (its lines numbered from 1) to a file's output.
 fn absorb(out: &mut ScanOutput, mut p: ScanOutput) {
     let line_base = out.lines;
+    // Lines before this chunk's first head: continuations if an entry came before in the
+    // file (then only damaged heads are unparsed), text belonging to no entry otherwise.
+    out.unparsed_lines += if out.records > 0 {
+        p.leading_broken
+    } else {
+        p.leading_orphans
+    };
     for ev in &mut p.events {
         ev.loc.line += line_base;
     }
@@ -193,9 +200,13 @@ fn absorb(out: &mut ScanOutput, mut p: ScanOutput) {
     for (g, c) in p.group_counts {
         *out.group_counts.entry(g).or_default() += c;
     }
-    out.first_time = min_opt(out.first_time, p.first_time);
-    out.last_time = max_opt(out.last_time, p.last_time);
+    // The file's first and last entries (not the earliest and latest times: clocks jump).
+    out.first_time = out.first_time.or(p.first_time);
+    out.last_time = p.last_time.or(out.last_time);
     out.dropped_events += p.dropped_events;
+    if p.tail_head.is_some() {
+        out.tail_head = p.tail_head;
+    }
     for mut t in p.templates {
         t.sample.line += line_base;
         merge_template(&mut out.templates, t);
@@ -213,18 +224,18 @@ pub fn scan_stream(
     // Reading (often decompressing) and scanning overlap: this thread fills blocks, a second
     // one scans them in order. At most two blocks wait in between, so memory stays bounded.
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, bool)>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
         let scanner = scope.spawn(move || {
             let mut out = ScanOutput::default();
-            for (block, first) in rx {
-                let part = scan_chunk(&block, 0, first, ctx);
+            for block in rx {
+                let prev = out.tail_head.clone();
+                let part = scan_chunk(&block, prev.as_deref(), ctx);
                 absorb(&mut out, part);
                 finish(&mut out);
             }
             out
         });
         let mut buf = head;
-        let mut first = true;
         let mut error = None;
         loop {
             let mut eof = false;
@@ -254,10 +265,9 @@ pub fn scan_stream(
                 memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1)
             };
             let rest = buf.split_off(cut);
-            if !buf.is_empty() && tx.send((buf, first)).is_err() {
+            if !buf.is_empty() && tx.send(buf).is_err() {
                 break;
             }
-            first = false;
             buf = rest;
             if eof {
                 break;
@@ -267,6 +277,37 @@ pub fn scan_stream(
         let out = scanner.join().unwrap_or_default();
         (out, error)
     })
+}
+
+/// How far back to look for the entry a chunk's first lines continue.
+const HEAD_LOOKBACK: usize = 4 << 20;
+
+/// The last entry head before `start` (within [`HEAD_LOOKBACK`] bytes).
+fn last_head_before<'d>(data: &'d [u8], start: usize, ctx: &ScanCtx<'_>) -> Option<&'d [u8]> {
+    let floor = start.saturating_sub(HEAD_LOOKBACK);
+    let mut end = start;
+    while end > floor {
+        // The line ending at `end` (exclusive of its newline).
+        let line_end = if data.get(end - 1) == Some(&b'\n') {
+            end - 1
+        } else {
+            end
+        };
+        let line_start =
+            memchr::memrchr(b'\n', &data[floor..line_end]).map_or(floor, |p| floor + p + 1);
+        let mut line = &data[line_start..line_end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        if ctx.format.is_head(line) {
+            return Some(line);
+        }
+        if line_start == floor {
+            break;
+        }
+        end = line_start;
+    }
+    None
 }
 
 /// Adds a chunk's template to the file's list (same template: counts add up, the earlier
@@ -341,7 +382,11 @@ pub fn split_chunks(data: &[u8], size: usize) -> Vec<(usize, usize)> {
     v
 }
 
-fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) -> ScanOutput {
+/// Scans one chunk; `prev_head` is the last entry head before the chunk (for continuation
+/// lines at its start). Lines before the chunk's first head are counted apart, in
+/// `leading_orphans` (and `leading_broken`), since only the whole file knows whether an entry
+/// came before them.
+fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanOutput {
     let mut out = ScanOutput::default();
     // 1. Needle hits over the whole chunk (SIMD-accelerated), as line-start offsets.
     let mut hit_offsets: Vec<usize> = Vec::new();
@@ -360,8 +405,8 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
 
     // 2. Walk lines.
     let mut pos = 0usize;
-    let mut line_no = line_base;
-    let mut seen_head = !file_start;
+    let mut line_no = 0u64;
+    let mut seen_head = false;
     let mut last_head: Option<(usize, usize)> = None; // (start, end) of the last head line
     let mut first_head_line: Option<(usize, usize)> = None;
     let mut last_head_line: Option<(usize, usize)> = None;
@@ -381,9 +426,15 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
                 first_head_line = last_head;
             }
             last_head_line = last_head;
-        } else if !seen_head && !line.iter().all(|c| c.is_ascii_whitespace()) {
-            // Text before the first entry belongs to no entry.
-            out.unparsed_lines += 1;
+        } else if !seen_head {
+            // Before the chunk's first head: a continuation of the previous chunk's last
+            // entry, or, at the start of a file, text that belongs to no entry.
+            if !line.iter().all(|c| c.is_ascii_whitespace()) {
+                out.leading_orphans += 1;
+                if looks_like_broken_head(line, ctx.format) {
+                    out.leading_broken += 1;
+                }
+            }
         } else if looks_like_broken_head(line, ctx.format) {
             out.unparsed_lines += 1;
         }
@@ -406,7 +457,7 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
                 let head_line = if head {
                     None
                 } else {
-                    last_head.map(|(s, e)| &data[s..e])
+                    last_head.map(|(s, e)| &data[s..e]).or(prev_head)
                 };
                 let ev = build_event(line, head_line, line_no, groups, ctx);
                 out.events.push(ev);
@@ -434,8 +485,9 @@ fn scan_chunk(data: &[u8], line_base: u64, file_start: bool, ctx: &ScanCtx<'_>) 
         }
         pos = end + 1;
     }
-    out.lines = line_no - line_base;
+    out.lines = line_no;
     out.templates = templates;
+    out.tail_head = last_head_line.map(|(s, e)| data[s..e].to_vec());
     if let Some((s, e)) = first_head_line {
         out.first_time = head_time(&data[s..e], ctx);
     }
@@ -717,7 +769,7 @@ goroutine 1 [running]:\n\
     fn chunked_scan_matches_single_pass() {
         let p = pf(&["batch_raft", "hello"]);
         let big = LOG.repeat(50_000);
-        let whole = scan_chunk(big.as_bytes(), 0, true, &ctx(&p));
+        let whole = scan_chunk(big.as_bytes(), None, &ctx(&p));
         let out = scan_log(big.as_bytes(), &ctx(&p));
         assert_eq!(out.records, whole.records);
         assert_eq!(out.lines, whole.lines);
