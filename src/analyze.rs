@@ -610,15 +610,7 @@ fn process_bytes(
         }
         Sniffed::Log(kind, format) => {
             report.kind = kind;
-            let ctx = ScanCtx {
-                input: InputId(0),
-                kind,
-                format,
-                prefilter,
-                assume_tz: opts.assume_tz,
-                keep_level: opts.keep_level,
-                templates: opts.templates,
-            };
+            let ctx = scan_ctx(kind, format, prefilter, opts);
             let out = scan::scan_log(data, &ctx);
             take_log(&mut report, &mut p, out, kind, format, version_group);
         }
@@ -690,6 +682,24 @@ fn process_bytes(
     p
 }
 
+/// The scan parameters of one log (its final input id is set when inputs are merged).
+fn scan_ctx<'a>(
+    kind: Kind,
+    format: LogFormat,
+    prefilter: &'a Prefilter,
+    opts: &Options,
+) -> ScanCtx<'a> {
+    ScanCtx {
+        input: InputId(0),
+        kind,
+        format,
+        prefilter,
+        assume_tz: opts.assume_tz,
+        keep_level: opts.keep_level,
+        templates: opts.templates,
+    }
+}
+
 /// Fills an input's report and facts from a scanned log.
 fn take_log(
     report: &mut InputReport,
@@ -748,15 +758,7 @@ fn process_stream(
             first_time: None,
             last_time: None,
         };
-        let ctx = ScanCtx {
-            input: InputId(0),
-            kind,
-            format,
-            prefilter,
-            assume_tz: opts.assume_tz,
-            keep_level: opts.keep_level,
-            templates: opts.templates,
-        };
+        let ctx = scan_ctx(kind, format, prefilter, opts);
         let head_len = head.len() as u64;
         let mut counted = CountingReader { inner: src, n: 0 };
         let (scanned, error) = scan::scan_stream(head, &mut counted, &ctx);
