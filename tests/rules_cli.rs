@@ -37,7 +37,12 @@ fn builtin_rule_tests_pass() {
     let last = out.lines().last().unwrap();
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
     let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
-    assert!(passed >= 17, "{out}");
+    assert!(passed >= 50, "{out}");
+    assert!(!out.contains("rules without test cases"), "{out}");
+    // Every built-in rule follows the house style.
+    let (out, _, code) = run(&["rules", "lint"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "0 style problems\n");
 }
 
 #[test]
