@@ -454,6 +454,21 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                 };
                 let out = scan::scan_log(data, &ctx);
                 check_scan(data, format, &out);
+                // Streaming (compressed members) must read the same as scanning in memory,
+                // whatever the reads return. One format per input: each stream fills an
+                // 8 MiB block.
+                if format as u64 == h % 4 {
+                    let split = (h % (data.len() as u64 + 1)) as usize;
+                    let mut src = Trickle::new(&data[split..], 1 + (h >> 20) as usize % 4096);
+                    let head = data[..split].to_vec();
+                    let (streamed, err) = scan::scan_stream(head, &mut src, &ctx);
+                    assert!(err.is_none(), "scan_stream: read error from a slice");
+                    let (a, b) = (scan_view(&out), scan_view(&streamed));
+                    assert!(
+                        a == b,
+                        "scan_stream({format:?}, {split} B head) != scan_log:\n{a}\n--\n{b}"
+                    );
+                }
                 let mut s = Sig::default();
                 s.add(format as u64);
                 s.add(bucket(out.records));
@@ -699,6 +714,63 @@ fn read_archive(display: &str, data: &[u8], limits: &Limits) -> (Vec<Entry>, u64
     let mut v = Vec::new();
     let total = archive::read(display, data, limits, &mut |e| v.push(e));
     (v, total)
+}
+
+/// A reader that hands out its bytes in pieces of 1 to `max` bytes, as decoders do.
+pub struct Trickle<'a> {
+    data: &'a [u8],
+    max: usize,
+    calls: usize,
+}
+
+impl<'a> Trickle<'a> {
+    pub fn new(data: &'a [u8], max: usize) -> Trickle<'a> {
+        Trickle {
+            data,
+            max: max.max(1),
+            calls: 0,
+        }
+    }
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        let n = buf
+            .len()
+            .min(self.data.len())
+            .min(1 + self.calls.wrapping_mul(7919) % self.max);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Everything a scan yields, as text (to compare two scans).
+pub fn scan_view(o: &scan::ScanOutput) -> String {
+    let mut s = format!(
+        "lines {} records {} unparsed {} dropped {} groups {:?} first {:?} last {:?}\n",
+        o.lines,
+        o.records,
+        o.unparsed_lines,
+        o.dropped_events,
+        o.group_counts,
+        o.first_time,
+        o.last_time
+    );
+    for e in &o.events {
+        s.push_str(&format!(
+            "event {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n",
+            e.loc.line, e.time, e.level, e.source, e.message, e.fields, e.groups, e.excerpt
+        ));
+    }
+    for t in &o.templates {
+        s.push_str(&format!(
+            "template {:?} {:?} {} {:?} {:?} {} {:?} {}\n",
+            t.template, t.level, t.count, t.first, t.last, t.sample.line, t.per_minute, t.known
+        ));
+    }
+    s
 }
 
 /// What `scan_log` says must agree with a line-by-line count.

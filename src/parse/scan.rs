@@ -239,11 +239,17 @@ pub fn scan_stream(
         let mut error = None;
         loop {
             let mut eof = false;
+            // A block, or one more block when the carried part holds no line end yet.
+            let target = if buf.len() >= CHUNK {
+                buf.len() + CHUNK
+            } else {
+                CHUNK
+            };
             // Zero the block once, then let reads fill it (decoders return small pieces).
             let mut filled = buf.len();
-            buf.resize(CHUNK.max(filled), 0);
-            while filled < CHUNK {
-                match src.read(&mut buf[filled..CHUNK]) {
+            buf.resize(target, 0);
+            while filled < target {
+                match src.read(&mut buf[filled..target]) {
                     Ok(0) => {
                         eof = true;
                         break;
@@ -262,7 +268,13 @@ pub fn scan_stream(
             let cut = if eof {
                 buf.len()
             } else {
-                memchr::memrchr(b'\n', &buf).map_or(buf.len(), |p| p + 1)
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(p) => p + 1,
+                    // A line longer than a block: read on until it ends (up to a bound, past
+                    // which a hostile line is cut rather than held whole).
+                    None if buf.len() < MAX_STREAM_LINE => continue,
+                    None => buf.len(),
+                }
             };
             let rest = buf.split_off(cut);
             if !buf.is_empty() && tx.send(buf).is_err() {
@@ -278,6 +290,9 @@ pub fn scan_stream(
         (out, error)
     })
 }
+
+/// The longest line a stream holds whole (longer ones are cut, and count as two lines).
+const MAX_STREAM_LINE: usize = 64 << 20;
 
 /// How far back to look for the entry a chunk's first lines continue.
 const HEAD_LOOKBACK: usize = 4 << 20;
