@@ -17,19 +17,27 @@ impl Level {
     /// Accepts every spelling real logs use: `INFO`, `info`, `WARN`, `WARNING`, `warning`,
     /// `ERRO`, `CRIT`, `DEBG`, `TRCE`, `DPANIC`, `PANIC`, `CRITICAL`.
     pub fn parse(s: &str) -> Option<Level> {
-        let l = match s.len() {
-            0..=8 => s,
-            _ => return None,
-        };
-        Some(match l.to_ascii_uppercase().as_str() {
-            "TRACE" | "TRCE" => Level::Trace,
-            "DEBUG" | "DEBG" => Level::Debug,
-            "INFO" => Level::Info,
-            "WARN" | "WARNING" => Level::Warn,
-            "ERROR" | "ERRO" => Level::Error,
-            "FATAL" | "CRIT" | "CRITICAL" | "PANIC" | "DPANIC" => Level::Fatal,
-            _ => return None,
-        })
+        // Called for every entry head: compare in place, no upper-cased copy.
+        const NAMES: [(&str, Level); 14] = [
+            ("INFO", Level::Info),
+            ("WARN", Level::Warn),
+            ("ERROR", Level::Error),
+            ("DEBUG", Level::Debug),
+            ("TRACE", Level::Trace),
+            ("FATAL", Level::Fatal),
+            ("WARNING", Level::Warn),
+            ("ERRO", Level::Error),
+            ("DEBG", Level::Debug),
+            ("TRCE", Level::Trace),
+            ("CRIT", Level::Fatal),
+            ("CRITICAL", Level::Fatal),
+            ("PANIC", Level::Fatal),
+            ("DPANIC", Level::Fatal),
+        ];
+        NAMES
+            .iter()
+            .find(|(n, _)| n.len() == s.len() && n.eq_ignore_ascii_case(s))
+            .map(|(_, l)| *l)
     }
 
     pub fn as_str(self) -> &'static str {

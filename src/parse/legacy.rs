@@ -59,7 +59,13 @@ fn bare_level(i: &str) -> IResult<&str, &str> {
 /// Cheap head test on raw bytes: a `yyyy/mm/dd hh:mm:ss` prefix followed by a space.
 #[inline]
 pub fn is_head(b: &[u8]) -> bool {
-    b.len() > 21
+    head_level(b).is_some()
+}
+
+/// `None` if the line is no entry head, else its level: the head test and the level in one
+/// parse.
+pub fn head_level(b: &[u8]) -> Option<Option<Level>> {
+    let shaped = b.len() > 21
         && b[4] == b'/'
         && b[7] == b'/'
         && b[10] == b' '
@@ -67,11 +73,10 @@ pub fn is_head(b: &[u8]) -> bool {
         && b[16] == b':'
         && b[0].is_ascii_digit()
         && b[11].is_ascii_digit()
-        && b[18].is_ascii_digit()
-        && parse_line_bytes(b).is_some()
-}
-
-fn parse_line_bytes(b: &[u8]) -> Option<()> {
+        && b[18].is_ascii_digit();
+    if !shaped {
+        return None;
+    }
     let s = std::str::from_utf8(&b[..b.len().min(160)])
         .ok()
         .or_else(|| {
@@ -84,7 +89,7 @@ fn parse_line_bytes(b: &[u8]) -> Option<()> {
     let utc = FixedOffset::east_opt(0)?;
     let (_, n) = parse_naive_prefix(s, utc)?;
     let rest = s.get(n..)?.strip_prefix(' ')?;
-    head_rest(rest).map(|_| ())
+    head_rest(rest).map(|(level, _, _)| Some(level))
 }
 
 fn head_rest(rest: &str) -> Option<(Level, &str, &str)> {

@@ -21,6 +21,28 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// `None` if the line is no entry head, else the entry's level (`None` inside when the
+    /// format's level word is unknown): one look per line on the hot path.
+    #[inline]
+    pub fn head_level(self, line: &[u8]) -> Option<Option<Level>> {
+        match self {
+            LogFormat::Unified => unified::head_level(line),
+            LogFormat::Legacy => legacy::head_level(line),
+            LogFormat::Crdb => crdb_log::is_head(line).then(|| match line.first() {
+                Some(b'I') => Some(Level::Info),
+                Some(b'W') => Some(Level::Warn),
+                Some(b'E') => Some(Level::Error),
+                Some(b'F') => Some(Level::Fatal),
+                _ => None,
+            }),
+            LogFormat::Json => jsonlog::is_head(line).then(|| {
+                let p = memchr::memmem::find(line, b"\"level\":\"")? + 9;
+                let end = memchr::memchr(b'"', &line[p..])? + p;
+                Level::parse(std::str::from_utf8(&line[p..end]).ok()?)
+            }),
+        }
+    }
+
     #[inline]
     pub fn is_head(self, line: &[u8]) -> bool {
         match self {
@@ -432,7 +454,8 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
             line = &line[..line.len() - 1];
         }
         line_no += 1;
-        let head = ctx.format.is_head(line);
+        let head_level = ctx.format.head_level(line);
+        let head = head_level.is_some();
         if head {
             out.records += 1;
             seen_head = true;
@@ -479,11 +502,9 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
                 kept = true;
             }
         }
-        // Warnings and errors: templates and, for the timeline, the entry itself. Only
-        // these lines pay for a level lookup beyond the head test.
-        if head
+        // Warnings and errors: templates and, for the timeline, the entry itself.
+        if let Some(Some(level)) = head_level
             && (ctx.templates || ctx.keep_level.is_some())
-            && let Some(level) = line_level(line, ctx)
         {
             if !kept && ctx.keep_level.is_some_and(|k| level >= k) {
                 if level_events < MAX_LEVEL_EVENTS {
@@ -510,29 +531,6 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
         out.last_time = head_time(&data[s..e], ctx);
     }
     out
-}
-
-/// The level of an entry head, as cheaply as the format allows.
-fn line_level(line: &[u8], ctx: &ScanCtx<'_>) -> Option<Level> {
-    match ctx.format {
-        LogFormat::Unified => unified::quick_level(line),
-        LogFormat::Crdb => match line.first()? {
-            b'I' => Some(Level::Info),
-            b'W' => Some(Level::Warn),
-            b'E' => Some(Level::Error),
-            b'F' => Some(Level::Fatal),
-            _ => None,
-        },
-        LogFormat::Legacy => {
-            let s = std::str::from_utf8(line).ok()?;
-            legacy::parse_line(s, ctx.assume_tz).map(|l| l.level)
-        }
-        LogFormat::Json => {
-            let p = memchr::memmem::find(line, b"\"level\":\"")? + 9;
-            let end = memchr::memchr(b'"', &line[p..])? + p;
-            Level::parse(std::str::from_utf8(&line[p..end]).ok()?)
-        }
-    }
 }
 
 /// A message with ids and numbers masked, so that `region 12` and `region 99` are one

@@ -50,6 +50,14 @@ fn level_span(b: &[u8]) -> Option<(usize, usize)> {
     Some((lvl_start, lvl_end))
 }
 
+/// `None` if the line is no entry head, else its level (`None` inside for an unknown word):
+/// the head test and the level in one look.
+#[inline]
+pub fn head_level(b: &[u8]) -> Option<Option<Level>> {
+    let (s, e) = level_span(b)?;
+    Some(std::str::from_utf8(&b[s..e]).ok().and_then(Level::parse))
+}
+
 /// The level of a head line, without parsing anything else (for per-level counting).
 #[inline]
 pub fn quick_level(b: &[u8]) -> Option<Level> {
