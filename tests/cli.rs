@@ -3,6 +3,8 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
+mod common;
+use common::{findings, ids};
 
 fn kvtriage() -> Command {
     let mut c = Command::cargo_bin("kvtriage").unwrap();
@@ -20,23 +22,6 @@ fn analyze_json(args: &[&str]) -> (Value, i32) {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (v, out.status.code().unwrap())
-}
-
-fn findings<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<u64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+mod common;
+use common::{commands, evidence, findings};
 
 fn analyze(dir: &str) -> (Value, i32) {
     let out = Command::cargo_bin("kvtriage")
@@ -14,15 +16,6 @@ fn analyze(dir: &str) -> (Value, i32) {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (v, out.status.code().unwrap())
-}
-
-fn findings<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
 }
 
 fn crdb_rules(v: &Value) -> Vec<String> {
@@ -40,29 +33,6 @@ fn strs(v: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|x| x.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn evidence(f: &Value) -> Vec<(String, u64)> {
-    f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["line"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn commands(f: &Value) -> Vec<String> {
-    f["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["command"].as_str().map(str::to_string))
         .collect()
 }
 

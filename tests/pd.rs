@@ -4,6 +4,8 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
+mod common;
+use common::{commands, evidence, findings, ids};
 
 fn analyze(path: &Path) -> Value {
     let out = Command::cargo_bin("kvtriage")
@@ -18,46 +20,6 @@ fn analyze(path: &Path) -> Value {
 
 fn fixture(p: &str) -> Value {
     analyze(&Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
-}
-
-fn findings<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<u64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
-}
-
-fn evidence(f: &Value) -> Vec<(String, u64)> {
-    f["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["line"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn commands(f: &Value) -> Vec<String> {
-    f["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["command"].as_str().map(str::to_string))
-        .collect()
 }
 
 struct Case {
