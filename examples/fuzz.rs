@@ -29,10 +29,9 @@
 //! crashed. A given seed always produces the same inputs in the same order.
 
 use kvtriage::analyze::{self, Analysis, Options};
-use kvtriage::bundle::archive::{self, Entry, Limits, ProblemStatus};
-use kvtriage::bundle::sniff::{self, SNIFF_BYTES, Sniffed};
-use kvtriage::bundle::{Kind, node_from_path};
+use kvtriage::model::Kind;
 use kvtriage::model::{InputId, Level, Location};
+use kvtriage::parse::detect::{self, SNIFF_BYTES, Sniffed};
 use kvtriage::parse::operator::{self, Operator};
 use kvtriage::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use kvtriage::parse::{
@@ -40,6 +39,8 @@ use kvtriage::parse::{
     unified, unsafe_recovery,
 };
 use kvtriage::rules::RuleSet;
+use kvtriage::source::archive::{self, Entry, Limits, ProblemStatus};
+use kvtriage::source::node_from_path;
 use kvtriage::{report, timeline};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -421,7 +422,7 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                 let _ = pdctl::line_text(&text, l);
             }
             for w in text.split_whitespace().take(200) {
-                let _ = pdctl::parse_byte_size(w.trim_matches(['"', ',']));
+                let _ = kvtriage::model::units::parse_byte_size(w.trim_matches(['"', ',']));
             }
             sig.add(bucket(out.stores.len() as u64));
             sig.add(bucket(out.regions.len() as u64));
@@ -539,7 +540,7 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                     Entry::Member(m) => {
                         s.add(1);
                         let head = &m.data[..m.data.len().min(SNIFF_BYTES)];
-                        s.text(&format!("{:?}", sniff::sniff(&m.path, head)));
+                        s.text(&format!("{:?}", detect::sniff(&m.path, head)));
                     }
                     Entry::Problem(p) => {
                         s.add(if p.status == ProblemStatus::Skipped {
@@ -566,8 +567,8 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             ];
             let name = names[(h % names.len() as u64) as usize];
             let head = &data[..data.len().min(SNIFF_BYTES)];
-            let s = sniff::sniff(name, head);
-            assert_eq!(s, sniff::sniff(name, head), "sniff is not deterministic");
+            let s = detect::sniff(name, head);
+            assert_eq!(s, detect::sniff(name, head), "sniff is not deterministic");
             if let Sniffed::Log(_, format) = &s {
                 let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
                 assert!(
@@ -575,7 +576,7 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                     "sniff said {format:?} but no line is a head of it"
                 );
             }
-            let _ = sniff::compressed_magic(head);
+            let _ = detect::compressed_magic(head);
             let _ = archive::detect(head);
             sig.text(&format!("{s:?}"));
         }

@@ -1,57 +1,29 @@
 //! The pipeline: discover → read → sniff → parse (in parallel, per file and per chunk) →
 //! merge facts in a fixed order → run rules → resolve evidence lines.
 
-use crate::bundle::sniff::{SNIFF_BYTES, Sniffed, sniff};
-use crate::bundle::{self, Data, Kind, Source, archive};
+use crate::model::Kind;
 use crate::model::{
-    Component, Facts, InputId, Location, LogEvent, PdConfig, Region, Store, Version,
+    Component, Facts, InputId, InputReport, Location, LogEvent, PdConfig, Region, Status, Store,
+    Version,
 };
+use crate::parse::detect::{SNIFF_BYTES, Sniffed, sniff};
 use crate::parse::pdctl;
 use crate::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::rules::{EvalCtx, Finding, InputMeta, RuleSet};
+use crate::source::{self, Data, Source, archive};
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
-use serde::Serialize;
+
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Parsed,
-    Skipped,
-    Failed,
-}
-
-/// One input as the report lists it.
-#[derive(Clone, Debug, Serialize)]
-pub struct InputReport {
-    pub path: String,
-    pub kind: Kind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub bytes: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub records: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unparsed_lines: Option<u64>,
-    /// Time of the first and last entry of a log (RFC 3339 with the log's own offset).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_time: Option<String>,
-}
 
 pub struct Options {
     pub paths: Vec<PathBuf>,
     /// Zone for log formats that carry none (pre-unified TiKV/PD).
     pub assume_tz: FixedOffset,
     /// Decompression limits for archives and compressed files.
-    pub limits: crate::bundle::archive::Limits,
+    pub limits: crate::source::archive::Limits,
     /// Keep every log entry at or above this level (the timeline wants them).
     pub keep_level: Option<crate::model::Level>,
     /// Count warning/error templates (for `generic.error-burst`).
@@ -68,7 +40,7 @@ impl Default for Options {
         Options {
             paths: Vec::new(),
             assume_tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
-            limits: crate::bundle::archive::Limits::default(),
+            limits: crate::source::archive::Limits::default(),
             keep_level: None,
             templates: true,
             progress: false,
@@ -116,7 +88,7 @@ struct PerInput {
 const KEEP_TEXT_MAX: usize = 32 << 20;
 
 pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
-    let sources = bundle::discover(&opts.paths);
+    let sources = source::discover(&opts.paths);
     let prefilter = Prefilter::new(rules.needle_groups());
     let version_group = rules.fact_groups.get("version").copied();
     let bar = progress_bar(opts.progress, &sources);
@@ -353,7 +325,7 @@ fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
                     a.2,
                     b.0.to_rfc3339(),
                     b.2,
-                    crate::rules::human_secs((b.0 - a.1).num_seconds())
+                    crate::model::units::human_secs((b.0 - a.1).num_seconds())
                 ));
             }
         }
@@ -383,7 +355,7 @@ fn rotation_notes(inputs: &[InputReport]) -> Vec<String> {
 fn stale_store_notes(facts: &Facts) -> Vec<String> {
     let down = match facts.config("schedule.max-store-down-time") {
         Some((serde_json::Value::String(s), _)) => {
-            crate::rules::parse_go_duration(s).unwrap_or(1800)
+            crate::model::units::parse_go_duration(s).unwrap_or(1800)
         }
         _ => 1800,
     };
@@ -409,7 +381,7 @@ fn stale_store_notes(facts: &Facts) -> Vec<String> {
                 "store {} shows Disconnected but its last heartbeat ({}) is {} older than the newest in the same dump, longer than max-store-down-time: PD would show Down for a live record, so this looks like a stale PD record (seen after PD leader changes during scale-in), not a disconnected store. Check `pd-ctl store {}` against the current PD leader.",
                 s.id,
                 hb.to_rfc3339(),
-                crate::rules::human_secs(age),
+                crate::model::units::human_secs(age),
                 s.id
             ));
         }
@@ -419,7 +391,7 @@ fn stale_store_notes(facts: &Facts) -> Vec<String> {
 
 fn source_len(s: &Source) -> u64 {
     match &s.origin {
-        bundle::Origin::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        source::Origin::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         _ => 0,
     }
 }
@@ -452,7 +424,7 @@ fn failed(src: &Source, kind: Kind, bytes: u64, reason: String) -> PerInput {
         report: Some(InputReport {
             path: src.display.clone(),
             kind,
-            node: bundle::node_from_path(&src.display),
+            node: source::node_from_path(&src.display),
             status: Status::Failed,
             reason: Some(reason),
             bytes,
@@ -471,7 +443,7 @@ fn process_source(
     opts: &Options,
     version_group: Option<u32>,
 ) -> Vec<PerInput> {
-    let data = match bundle::read(src) {
+    let data = match source::read(src) {
         Ok(d) => d,
         Err(reason) => return vec![failed(src, Kind::Unknown, 0, reason)],
     };
@@ -524,7 +496,7 @@ fn process_source(
                 report: Some(InputReport {
                     path: p.path.clone(),
                     kind: Kind::Unknown,
-                    node: bundle::node_from_path(&p.path),
+                    node: source::node_from_path(&p.path),
                     status,
                     reason: Some(p.reason),
                     bytes: 0,
@@ -541,7 +513,7 @@ fn process_source(
     // bytes would otherwise stay resident); a zip needs random access and stays mapped.
     let container = archive::detect(&data[..data.len().min(SNIFF_BYTES)]);
     let file = match (&src.origin, container) {
-        (bundle::Origin::File(p), Some(c)) if c != archive::Container::Zip => {
+        (source::Origin::File(p), Some(c)) if c != archive::Container::Zip => {
             std::fs::File::open(p).ok()
         }
         _ => None,
@@ -589,7 +561,7 @@ fn process_bytes(
 ) -> PerInput {
     let bytes = data.len() as u64;
     let head = &data[..data.len().min(SNIFF_BYTES)];
-    let node = bundle::node_from_path(display);
+    let node = source::node_from_path(display);
     let mut report = InputReport {
         path: display.to_string(),
         kind: Kind::Unknown,
@@ -749,7 +721,7 @@ fn process_stream(
         let mut report = InputReport {
             path: path.to_string(),
             kind,
-            node: bundle::node_from_path(path),
+            node: source::node_from_path(path),
             status: Status::Parsed,
             reason: None,
             bytes: 0,

@@ -5,12 +5,12 @@
 //! [`model`] (typed facts) → [`rules`] (rules as data, matchers, correlation) → [`report`].
 
 pub mod analyze;
-pub mod bundle;
 pub mod cli;
 pub mod model;
 pub mod parse;
 pub mod report;
 pub mod rules;
+pub mod source;
 #[doc(hidden)]
 pub mod synth;
 pub mod timeline;

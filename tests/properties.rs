@@ -7,14 +7,15 @@
 //! cores; `PROPTEST_CASES=N` raises every count for a longer run by hand (use `--release`).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
-use kvtriage::analyze::{self, Options, Status};
-use kvtriage::bundle::archive::{self, Entry, Limits};
-use kvtriage::bundle::sniff::{Sniffed, sniff};
+use kvtriage::analyze::{self, Options};
+use kvtriage::model::Status;
 use kvtriage::model::{InputId, Level};
+use kvtriage::parse::detect::{Sniffed, sniff};
 use kvtriage::parse::scan::{self, LogFormat, NeedleGroup, Prefilter, ScanCtx, ScanOutput};
 use kvtriage::parse::{crdb_log, crdb_table, jsonlog, legacy, pdctl, unified};
 use kvtriage::report;
 use kvtriage::rules::RuleSet;
+use kvtriage::source::archive::{self, Entry, Limits};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::sync::Arc;
@@ -737,7 +738,10 @@ fn crdb_tables_round_trip() {
             prop_assert_eq!(t.unparsed_lines, 0, "{}", text);
             let s = &t.snapshots[0];
             let decom = cols.contains(&"replicas") && !cols.contains(&"address");
-            prop_assert_eq!(s.kind == crdb_table::TableKind::DecommissionProgress, decom);
+            prop_assert_eq!(
+                s.kind == kvtriage::model::crdb::TableKind::DecommissionProgress,
+                decom
+            );
             prop_assert_eq!(s.rows.len(), rows.len());
             let first_row_line = s.header_line + if form <= 1 { 2 } else { 1 };
             for (k, (got, want)) in s.rows.iter().zip(&rows).enumerate() {
@@ -979,17 +983,17 @@ fn prefilter() -> Prefilter {
         },
         NeedleGroup {
             needles: vec!["drain".into()],
-            kinds: Some(vec![kvtriage::bundle::Kind::CrdbLog]),
+            kinds: Some(vec![kvtriage::model::Kind::CrdbLog]),
         },
     ])
 }
 
 fn ctx(p: &Prefilter, format: LogFormat, keep: bool) -> ScanCtx<'_> {
     let kind = match format {
-        LogFormat::Unified => kvtriage::bundle::Kind::TikvLog,
-        LogFormat::Legacy => kvtriage::bundle::Kind::PdLog,
-        LogFormat::Json => kvtriage::bundle::Kind::TidbLog,
-        LogFormat::Crdb => kvtriage::bundle::Kind::CrdbLog,
+        LogFormat::Unified => kvtriage::model::Kind::TikvLog,
+        LogFormat::Legacy => kvtriage::model::Kind::PdLog,
+        LogFormat::Json => kvtriage::model::Kind::TidbLog,
+        LogFormat::Crdb => kvtriage::model::Kind::CrdbLog,
     };
     ScanCtx {
         input: InputId(0),
@@ -1276,7 +1280,7 @@ fn assert_chunked_equals_single_pass(data: &[u8], format: LogFormat, keep: bool)
     let chunked = scan::scan_log(data, &c);
     fuzz::check_scan(data, format, &chunked);
     // Streaming (how compressed members are read) cuts blocks where reads end: same result.
-    let head = kvtriage::bundle::sniff::SNIFF_BYTES;
+    let head = kvtriage::parse::detect::SNIFF_BYTES;
     let mut src = fuzz::Trickle::new(&data[head..], 1 << 16);
     let (streamed, err) = scan::scan_stream(data[..head].to_vec(), &mut src, &c);
     assert!(err.is_none());
@@ -1398,7 +1402,7 @@ fn streaming_a_line_longer_than_a_block() {
     data.extend_from_slice(b"\"] [err=x]\n[2022/03/28 09:34:39.062 +08:00] [INFO] [a.rs:1] [\"batch_raft send fail\"]\n");
     let in_memory = scan::scan_log(&data, &c);
     assert_eq!((in_memory.lines, in_memory.records), (2, 2));
-    let head = kvtriage::bundle::sniff::SNIFF_BYTES;
+    let head = kvtriage::parse::detect::SNIFF_BYTES;
     let mut src = fuzz::Trickle::new(&data[head..], 1 << 16);
     let (streamed, err) = scan::scan_stream(data[..head].to_vec(), &mut src, &c);
     assert!(err.is_none());

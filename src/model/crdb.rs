@@ -3,8 +3,7 @@
 //! goroutine dumps.
 
 use super::InputId;
-use crate::parse::crdb_table::CrdbTables;
-use crate::parse::goroutines::Goroutine;
+use serde::Serialize;
 
 #[derive(Debug, Default)]
 pub struct CrdbFacts {
@@ -54,4 +53,105 @@ impl CrdbFacts {
         self.commands.append(&mut other.commands);
         self.goroutines.append(&mut other.goroutines);
     }
+}
+
+/// One node row of a status or decommission table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NodeRow {
+    pub id: u64,
+    pub address: Option<String>,
+    pub build: Option<String>,
+    pub started_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub locality: Option<String>,
+    pub is_available: Option<bool>,
+    pub is_live: Option<bool>,
+    /// `gossiped_replicas` (node status) or `replicas` (decommission).
+    pub replicas: Option<u64>,
+    /// The column when present, else derived from `membership` (`!= active`).
+    pub is_decommissioning: Option<bool>,
+    pub membership: Option<String>,
+    pub is_draining: Option<bool>,
+    /// 1-based line of the row.
+    pub line: u64,
+}
+
+/// One printed table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub rows: Vec<NodeRow>,
+    /// 1-based line of the header row.
+    pub header_line: u64,
+    pub kind: TableKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum TableKind {
+    /// `cockroach node status` (any flags) and `crdb_internal` node/liveness dumps.
+    NodeStatus,
+    /// `cockroach node decommission` / `recommission` progress (`id, is_live, replicas, ...`).
+    DecommissionProgress,
+}
+
+/// `n1 has 44 replicas blocked with error: "..."` (decommission pre-flight checks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlockedRange {
+    pub node: u64,
+    pub replicas: u64,
+    /// The error text without the surrounding quotes.
+    pub error: String,
+    pub line: u64,
+}
+
+/// `n<N> still has replica id <R> for range r<RID>` (decommission stall report).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StallReplica {
+    pub node: u64,
+    pub replica: u64,
+    pub range: u64,
+    pub line: u64,
+}
+
+/// A notable line (`ranges blocking decommission detected`, `ERROR: ...`, drain progress...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TextMark {
+    pub line: u64,
+    /// The line trimmed (for a log line: its message).
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CrdbTables {
+    pub snapshots: Vec<Snapshot>,
+    pub blocked: Vec<BlockedRange>,
+    pub stall_replicas: Vec<StallReplica>,
+    pub marks: Vec<TextMark>,
+    /// Rows + blocked + stall lines + marks.
+    pub records: u64,
+    /// Non-blank lines that are none of the above and not table structure or a command line.
+    pub unparsed_lines: u64,
+}
+
+/// One goroutine of a Go dump (`debug=2` text form).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Goroutine {
+    pub id: u64,
+    /// `select`, `chan receive`, `semacquire`, `IO wait`, `running`, ...
+    pub state: String,
+    /// How long it has been blocked, when the runtime says (`7 minutes`).
+    pub wait_minutes: Option<u64>,
+    /// 1-based line of the head.
+    pub line: u64,
+    pub frames: Vec<Frame>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// `github.com/cockroachdb/cockroach/pkg/kv/kvserver.(*Store).SetDraining`, arguments
+    /// dropped; `created by ...` frames keep their prefix.
+    pub func: String,
+    /// `github.com/.../store.go:1588` (offset dropped).
+    pub file: Option<String>,
+    /// 1-based line of the function line.
+    pub line: u64,
 }

@@ -2,12 +2,18 @@
 //! beyond its [`Location`].
 
 pub mod crdb;
+mod finding;
 mod ids;
+mod input;
 mod log;
+pub mod operator;
 mod pd;
 pub mod sched;
+pub mod units;
 
+pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
+pub use input::{InputReport, Kind, Status};
 pub use log::{Level, LogEvent, TemplateStat};
 pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
 

@@ -1,8 +1,8 @@
 //! PD scheduling facts that are not log events: metric samples, `unsafe remove-failed-stores
 //! show` stages, pd-ctl `operator show` output.
 
+use super::operator::Operator;
 use super::{InputId, Location};
-use crate::parse::operator::Operator;
 use chrono::NaiveDateTime;
 
 /// One metric sample from a Prometheus text exposition or an API JSON dump.

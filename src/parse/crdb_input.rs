@@ -2,7 +2,7 @@
 //! drain output, and goroutine dumps.
 
 use super::Collected;
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::crdb::{CliCommand, CrdbFacts};
 use crate::model::{Component, InputId, Version};
 
@@ -40,7 +40,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
 
 /// The `build` column of `node status` (`v22.2.0-alpha.1`), one entry per distinct version
 /// (first row that shows it), so remediation can pick the form for the cluster's release.
-fn build_versions(t: &super::crdb_table::CrdbTables) -> Vec<(Component, Version, u64)> {
+fn build_versions(t: &crate::model::crdb::CrdbTables) -> Vec<(Component, Version, u64)> {
     let mut out: Vec<(Component, Version, u64)> = Vec::new();
     for row in t.snapshots.iter().flat_map(|s| &s.rows) {
         let Some(v) = row.build.as_deref().and_then(Version::parse) else {

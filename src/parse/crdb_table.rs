@@ -12,84 +12,9 @@
 //! same messages; they are not counted as unparsed.
 
 use super::crdb_log;
-use serde::Serialize;
-
-/// One node row of a status or decommission table.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct NodeRow {
-    pub id: u64,
-    pub address: Option<String>,
-    pub build: Option<String>,
-    pub started_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub locality: Option<String>,
-    pub is_available: Option<bool>,
-    pub is_live: Option<bool>,
-    /// `gossiped_replicas` (node status) or `replicas` (decommission).
-    pub replicas: Option<u64>,
-    /// The column when present, else derived from `membership` (`!= active`).
-    pub is_decommissioning: Option<bool>,
-    pub membership: Option<String>,
-    pub is_draining: Option<bool>,
-    /// 1-based line of the row.
-    pub line: u64,
-}
-
-/// One printed table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Snapshot {
-    pub rows: Vec<NodeRow>,
-    /// 1-based line of the header row.
-    pub header_line: u64,
-    pub kind: TableKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum TableKind {
-    /// `cockroach node status` (any flags) and `crdb_internal` node/liveness dumps.
-    NodeStatus,
-    /// `cockroach node decommission` / `recommission` progress (`id, is_live, replicas, ...`).
-    DecommissionProgress,
-}
-
-/// `n1 has 44 replicas blocked with error: "..."` (decommission pre-flight checks).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BlockedRange {
-    pub node: u64,
-    pub replicas: u64,
-    /// The error text without the surrounding quotes.
-    pub error: String,
-    pub line: u64,
-}
-
-/// `n<N> still has replica id <R> for range r<RID>` (decommission stall report).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StallReplica {
-    pub node: u64,
-    pub replica: u64,
-    pub range: u64,
-    pub line: u64,
-}
-
-/// A notable line (`ranges blocking decommission detected`, `ERROR: ...`, drain progress...).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TextMark {
-    pub line: u64,
-    /// The line trimmed (for a log line: its message).
-    pub text: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CrdbTables {
-    pub snapshots: Vec<Snapshot>,
-    pub blocked: Vec<BlockedRange>,
-    pub stall_replicas: Vec<StallReplica>,
-    pub marks: Vec<TextMark>,
-    /// Rows + blocked + stall lines + marks.
-    pub records: u64,
-    /// Non-blank lines that are none of the above and not table structure or a command line.
-    pub unparsed_lines: u64,
-}
+use crate::model::crdb::{
+    BlockedRange, CrdbTables, NodeRow, Snapshot, StallReplica, TableKind, TextMark,
+};
 
 /// Line starts (of the trimmed line, or of a log line's message) that make a [`TextMark`].
 const MARK_PREFIXES: &[&str] = &[

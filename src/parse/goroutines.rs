@@ -14,30 +14,7 @@
 //! line followed by a `file:line +0xoff` line indented by a tab (shown as spaces above). The wait is reported by the Go
 //! runtime only from one minute on, in whole minutes.
 
-use serde::Serialize;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Goroutine {
-    pub id: u64,
-    /// `select`, `chan receive`, `semacquire`, `IO wait`, `running`, ...
-    pub state: String,
-    /// How long it has been blocked, when the runtime says (`7 minutes`).
-    pub wait_minutes: Option<u64>,
-    /// 1-based line of the head.
-    pub line: u64,
-    pub frames: Vec<Frame>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Frame {
-    /// `github.com/cockroachdb/cockroach/pkg/kv/kvserver.(*Store).SetDraining`, arguments
-    /// dropped; `created by ...` frames keep their prefix.
-    pub func: String,
-    /// `github.com/.../store.go:1588` (offset dropped).
-    pub file: Option<String>,
-    /// 1-based line of the function line.
-    pub line: u64,
-}
+use crate::model::crdb::{Frame, Goroutine};
 
 #[derive(Debug, Default)]
 pub struct Dump {

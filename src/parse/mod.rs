@@ -3,6 +3,7 @@
 pub mod crdb_input;
 pub mod crdb_log;
 pub mod crdb_table;
+pub mod detect;
 pub mod goroutines;
 pub mod jsonlog;
 pub mod legacy;

@@ -11,43 +11,9 @@
 //! `region:ID(ver,confver)` without a space. Quoted excerpts abbreviate parts with `...`, and
 //! long lines get cut: every field is optional and a cut step list is marked incomplete.
 
+pub use crate::model::operator::{OpEnd, Operator};
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
-
-/// How the operator text says it ended (` finished` / ` timeout` appended by PD).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpEnd {
-    Finished,
-    Timeout,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Operator {
-    /// `merge-region`, `balance-region`, `admin-split-region`, ...
-    pub desc: String,
-    /// `merge: region 512607784 to 513499180`, `mv peer: store [1] to [166543141]`.
-    pub brief: Option<String>,
-    /// `leader`, `region`, `merge`, ...
-    pub kinds: Vec<String>,
-    pub region: Option<u64>,
-    /// `(version, conf_ver)` of the region when the operator was created.
-    pub epoch: Option<(u64, u64)>,
-    /// Go `time.Time` text (`2024-07-22 20:02:58.803076494 +0800 CST m=+27423622.51`).
-    pub create_at: Option<String>,
-    /// `None` when the operator never started (Go zero time) or the field is absent.
-    pub start_at: Option<String>,
-    pub current_step: Option<usize>,
-    pub size: Option<i64>,
-    /// Step texts without the `N:{}` wrapper; joint-consensus steps kept whole.
-    pub steps: Vec<String>,
-    /// False when the step list was abbreviated (`[...]`) or cut off.
-    pub steps_complete: bool,
-    /// `17m0s`
-    pub timeout: Option<String>,
-    pub end: Option<OpEnd>,
-    /// `(source, target)` of a merge operator.
-    pub merge: Option<(u64, u64)>,
-}
 
 /// Undoes the double quoting PD's `zap.Reflect` puts on operators: the field value arrives as
 /// `"merge-region ..."` (quotes included) after the log parser decoded the outer JSON string.
@@ -194,7 +160,7 @@ impl Operator {
 
     /// PD's own timeout for the operator in seconds (`timeout:[17m0s]`, newer PDs only).
     pub fn timeout_secs(&self) -> Option<i64> {
-        crate::rules::parse_go_duration(self.timeout.as_deref()?)
+        crate::model::units::parse_go_duration(self.timeout.as_deref()?)
     }
 
     /// The merge source and target, if this is a merge operator.

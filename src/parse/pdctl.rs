@@ -6,6 +6,7 @@
 //! threads may start mid-object (`"stores": [`); complete records are still recovered.
 
 use super::scan::excerpt;
+use crate::model::units::parse_byte_size;
 use crate::model::{
     InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId, Store,
     StoreId, StoreState, Version,
@@ -500,32 +501,6 @@ fn i64_of(v: Option<&Value>) -> Option<i64> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
-}
-
-/// `"3.581TiB"`, `"288.9MiB"`, `"0B"`, `"17 GiB"`, `"102 GB"` → bytes.
-pub fn parse_byte_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult: f64 = match unit.trim() {
-        "" | "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1024f64.powi(2),
-        "GiB" => 1024f64.powi(3),
-        "TiB" => 1024f64.powi(4),
-        "PiB" => 1024f64.powi(5),
-        "EiB" => 1024f64.powi(6),
-        "kB" | "KB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "TB" => 1e12,
-        "PB" => 1e15,
-        _ => return None,
-    };
-    Some((n * mult) as u64)
 }
 
 fn store_from(

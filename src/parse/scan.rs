@@ -4,7 +4,7 @@
 //! the chunks run in parallel; the result does not depend on the number of threads.
 
 use super::{crdb_log, jsonlog, legacy, unified};
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::{InputId, Level, Location, LogEvent, TemplateStat};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use chrono::{DateTime, FixedOffset};

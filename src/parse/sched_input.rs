@@ -4,7 +4,7 @@
 use super::Collected;
 use super::operator::Operator;
 use super::{prometheus, unsafe_recovery};
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::sched::{ListedOperator, OperatorSnapshot, SchedFacts};
 use crate::model::{Component, InputId, Location, Version};
 use serde_json::Value;

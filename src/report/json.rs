@@ -1,5 +1,6 @@
 use super::{Summary, summary};
-use crate::analyze::{Analysis, InputReport};
+use crate::analyze::Analysis;
+use crate::model::InputReport;
 use crate::rules::{Entities, Finding, Step};
 use serde::Serialize;
 

@@ -1,7 +1,8 @@
 //! Markdown for tickets.
 
 use super::{entities_text, evidence_path, summary};
-use crate::analyze::{Analysis, Status};
+use crate::analyze::Analysis;
+use crate::model::Status;
 use std::fmt::Write;
 
 fn cell(s: &str) -> String {

@@ -6,7 +6,8 @@ mod junit;
 mod markdown;
 mod table;
 
-use crate::analyze::{Analysis, Status};
+use crate::analyze::Analysis;
+use crate::model::Status;
 use crate::rules::{Finding, Severity};
 
 pub use json::{json, jsonl};

@@ -2,7 +2,8 @@
 //! order an operator works through them, then the inputs.
 
 use super::{entities_text, evidence_path, summary};
-use crate::analyze::{Analysis, Status};
+use crate::analyze::Analysis;
+use crate::model::Status;
 use crate::rules::{Risk, Severity};
 use std::fmt::Write;
 use tabled::settings::{Modify, Style, Width, object::Columns};

@@ -1,9 +1,10 @@
 //! Correlations no generic matcher expresses. Their words (titles, remediation) still live in
 //! the rule files; this code only decides whether and about what a rule fires.
 
-use super::matchers::{evidence_of, human_secs, loc_evidence};
+use super::matchers::{evidence_of, loc_evidence};
 use super::{EvalCtx, Hit, Rule, Severity};
-use crate::bundle::Kind;
+use crate::model::Kind;
+use crate::model::units::{human_bytes, human_secs};
 use crate::model::{Component, LogEvent, Region, Store, StoreState, Version};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -184,17 +185,6 @@ fn scale_in(rule: &Rule, ctx: &EvalCtx<'_>, want: Blocker) -> Vec<Hit> {
         hits.push(hit);
     }
     hits
-}
-
-fn human_bytes(b: u64) -> String {
-    const U: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1}{}", U[i])
 }
 
 /// TiKV versions with known oversized raft batches: < 4.0.0 (tikv#6727) and 5.0.0 up to the

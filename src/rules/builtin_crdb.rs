@@ -5,13 +5,14 @@
 //! `node_decommission*` / `node_restart` events, drain progress, shutdown lines). Node ids
 //! are CockroachDB node ids; entities name them `n4`, commands take the bare number.
 
-use super::finding::EvidenceRef;
-use super::matchers::{evidence_of, human_secs, loc_evidence, parse_go_duration};
+use super::matchers::{evidence_of, loc_evidence};
 use super::{EvalCtx, Hit, Rule};
+use crate::model::EvidenceRef;
 use crate::model::crdb::CliCommand;
+use crate::model::crdb::{Frame, Goroutine};
+use crate::model::crdb::{NodeRow, Snapshot, TableKind};
+use crate::model::units::{human_secs, parse_go_duration};
 use crate::model::{Component, InputId, Location, LogEvent, Version};
-use crate::parse::crdb_table::{NodeRow, Snapshot, TableKind};
-use crate::parse::goroutines::{Frame, Goroutine};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -331,7 +332,7 @@ impl<'a> Tables<'a> {
 /// pasted command line, after a completion line, or when the table's node set changes.
 fn decommission_runs<'a>(
     input: InputId,
-    t: &'a crate::parse::crdb_table::CrdbTables,
+    t: &'a crate::model::crdb::CrdbTables,
     commands: &[CliCommand],
 ) -> Vec<Run<'a>> {
     enum Item<'a> {
@@ -414,7 +415,7 @@ impl InputNodes {
         for (i, m) in ctx.inputs.iter().enumerate() {
             // Only a debug-zip path (`nodes/4/...`) identifies the node across files of
             // several clusters; a node id read from the content is scoped to its directory.
-            let from_path = crate::bundle::node_from_path(&m.path);
+            let from_path = crate::source::node_from_path(&m.path);
             if let Some(id) = from_path.as_deref().and_then(parse_node_name) {
                 by_input.insert(InputId(i), (id, true));
             } else if let Some(id) = m.node.as_deref().and_then(parse_node_name) {
@@ -2069,7 +2070,7 @@ mod tests {
         let mut facts = crate::model::Facts::default();
         for (i, t) in texts.iter().enumerate() {
             let c = crate::parse::crdb_input::collect(
-                crate::bundle::Kind::CrdbDecommissionOutput,
+                crate::model::Kind::CrdbDecommissionOutput,
                 t,
                 InputId(i),
             );

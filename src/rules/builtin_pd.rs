@@ -2,13 +2,14 @@
 //! whether and about what its rule fires; the rule files hold the words, except short
 //! case texts (`{detail}`) that depend on what was found.
 
-use super::matchers::{evidence_of, heartbeat_age, human_secs, loc_evidence, max_store_down_secs};
+use super::matchers::{evidence_of, heartbeat_age, loc_evidence, max_store_down_secs};
 use super::matchers_pd::{
     events_in, fmt_num, fmt_time, fmt_unix, input_horizon, join, series_evidence, series_of,
 };
 use super::{EvalCtx, EvidenceRef, Hit, Rule, Severity};
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::sched::{RecoveryStage, StageKind};
+use crate::model::units::human_secs;
 use crate::model::{Component, Location, LogEvent, StoreId, StoreState, Version};
 use crate::parse::operator::Operator;
 use crate::parse::unsafe_recovery;

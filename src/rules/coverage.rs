@@ -3,8 +3,8 @@
 
 use super::spec::MatcherSpec;
 use super::{Rule, RuleSet};
-use crate::bundle::Kind;
 use crate::model::Facts;
+use crate::model::Kind;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]

@@ -2,6 +2,7 @@
 
 use super::spec::{ConfigCheckSpec, LogPatternSpec, RegionCheckSpec, StoreStateSpec};
 use super::{EvalCtx, EvidenceRef, Hit, Rule};
+use crate::model::units::{human_secs, parse_go_duration};
 use crate::model::{Level, LogEvent, Store, StoreId, StoreState};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -161,39 +162,6 @@ pub fn max_store_down_secs(ctx: &EvalCtx<'_>) -> (i64, bool) {
     }
 }
 
-/// `30m0s`, `1h0m0s`, `7h51m51.94s`, `20s` → seconds.
-pub fn parse_go_duration(s: &str) -> Option<i64> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = s.trim().chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
-            unit.push('s');
-            chars.next();
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match unit.as_str() {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return None,
-        };
-        any = true;
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    any.then_some(total as i64)
-}
-
 /// Seconds between a store's last heartbeat and the newest heartbeat of its dump.
 pub fn heartbeat_age(store: &Store, ctx: &EvalCtx<'_>) -> Option<i64> {
     let hb = store.last_heartbeat?;
@@ -205,19 +173,6 @@ pub fn heartbeat_age(store: &Store, ctx: &EvalCtx<'_>) -> Option<i64> {
         .filter_map(|s| s.last_heartbeat)
         .max()?;
     Some((newest - hb).num_seconds())
-}
-
-pub fn human_secs(s: i64) -> String {
-    let s = s.max(0);
-    if s >= 86400 {
-        format!("{}d{}h", s / 86400, (s % 86400) / 3600)
-    } else if s >= 3600 {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
 }
 
 pub fn store_state(spec: &StoreStateSpec, ctx: &EvalCtx<'_>) -> Vec<Hit> {

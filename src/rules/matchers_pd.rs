@@ -4,10 +4,11 @@
 //! Both read their parameters from the rule file's `[matcher]` table into typed specs
 //! (`deny_unknown_fields`), so a typo in a rule file fails at load time.
 
-use super::matchers::{event_text, evidence_of, human_secs, loc_evidence, parse_go_duration};
+use super::matchers::{event_text, evidence_of, loc_evidence};
 use super::{EvalCtx, EvidenceRef, Hit, Rule};
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::sched::MetricSample;
+use crate::model::units::{human_secs, parse_go_duration};
 use crate::model::{Location, LogEvent};
 use crate::parse::operator::{Operator, step_action, step_stores};
 use chrono::{DateTime, FixedOffset};

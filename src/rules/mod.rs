@@ -5,18 +5,18 @@ mod builtin;
 mod builtin_crdb;
 mod builtin_pd;
 pub mod coverage;
-pub mod finding;
+
 mod matchers;
 mod matchers_pd;
 pub mod spec;
 mod template;
 pub mod testing;
 
-pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
-pub use matchers::{human_secs, parse_go_duration};
+pub use crate::model::units::{human_secs, parse_go_duration};
+pub use crate::model::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use spec::RuleSpec;
 
-use crate::bundle::Kind;
+use crate::model::Kind;
 use crate::model::{Component, Facts, InputId, Version};
 use crate::parse::scan::NeedleGroup;
 use spec::{MatcherSpec, StepSpec};

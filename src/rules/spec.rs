@@ -1,6 +1,6 @@
 //! The rule file format (`rules/*.toml`), deserialised as written.
 
-use super::finding::{Risk, Severity};
+use crate::model::{Risk, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -89,7 +89,7 @@ fn run_one(
             let failed: Vec<String> = a
                 .inputs
                 .iter()
-                .filter(|i| i.status != crate::analyze::Status::Parsed)
+                .filter(|i| i.status != crate::model::Status::Parsed)
                 .map(|i| format!("{} ({})", i.path, i.reason.clone().unwrap_or_default()))
                 .collect();
             Err(if failed.is_empty() {

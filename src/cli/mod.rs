@@ -1,0 +1,704 @@
+//! Command-line interface: argument definitions and dispatch. The work itself is in the library.
+
+use crate::analyze::{self, Analysis, Options};
+use crate::model::Status;
+use crate::report::{self, Format};
+use crate::rules::{RuleSet, Severity};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kvtriage",
+    version,
+    about = "Diagnose TiKV/PD and CockroachDB clusters from the logs and dumps they left behind",
+    long_about = "kvtriage reads a support bundle (log files, pd-ctl JSON, CockroachDB output; files, \
+directories or stdin), recognises known failure patterns across files, and prints ranked findings \
+with evidence (file:line) and the commands to fix them, with the real store, region and node ids.",
+    after_help = "Exit codes: 0 no finding at or above --fail-on; 1 a finding at or above --fail-on; \
+2 usage error or nothing could be analysed; 3 (--strict) some inputs failed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse a bundle and print findings.
+    Analyze(AnalyzeArgs),
+    /// Print one time-ordered stream of the significant events of every node.
+    Timeline(TimelineArgs),
+    /// Inspect the rule catalogue.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Print a rule's background and remediation.
+    Explain {
+        /// Rule id, e.g. tikv.offline-store-pinned-by-leaderless-region
+        rule: String,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TimelineArgs {
+    /// Files or directories (archives too); `-` reads stdin.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub window: Window,
+    /// Only this node (`10.0.1.5:20160`, `n4`) or a path substring; repeatable.
+    #[arg(long)]
+    pub node: Vec<String>,
+    /// Lowest level listed (rules' patterns and restarts are always listed).
+    #[arg(long, default_value = "warn", value_parser = parse_level)]
+    pub level: crate::model::Level,
+    /// Only events whose line matches this regex.
+    #[arg(long)]
+    pub grep: Option<String>,
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub format: TimelineFormat,
+    /// List warning/error message templates per node instead of events.
+    #[arg(long)]
+    pub templates: bool,
+    /// UTC offset assumed for old log formats that print none (e.g. +08:00).
+    #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
+    pub assume_tz: chrono::FixedOffset,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Text,
+    Jsonl,
+}
+
+fn parse_level(s: &str) -> Result<crate::model::Level, String> {
+    crate::model::Level::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a level (trace, debug, info, warn, error, fatal)"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List every rule with its severity and title.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
+    },
+    /// Print the literal prefilter needles, one per line (for `rg -F -f`).
+    Needles {
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
+    },
+    /// Run the rules' own test cases (built-in rules and those in DIR...).
+    Test {
+        /// Folders of user rule files; their rules are tested with the built-in ones.
+        dirs: Vec<PathBuf>,
+        /// Test only this rule (repeatable).
+        #[arg(long, value_name = "RULE")]
+        only: Vec<String>,
+    },
+    /// Check rules for the house style: id naming, remediation, references, tests.
+    Lint {
+        /// Folders of user rule files; only their rules are linted when given.
+        dirs: Vec<PathBuf>,
+    },
+    /// Print a rule as a person reads it.
+    Show {
+        /// Rule id
+        rule: String,
+        /// Folders of user rule files to load too.
+        dirs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    Warning,
+    Info,
+    Never,
+}
+
+/// Which rules run.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RuleArgs {
+    /// Also load the rule files (`*.toml`) of this folder; a rule with a built-in id replaces
+    /// the built-in one. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Run only this rule (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub only: Vec<String>,
+    /// Do not run this rule (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+}
+
+impl RuleArgs {
+    fn load(&self) -> anyhow::Result<(RuleSet, Vec<String>)> {
+        Ok(RuleSet::load(&crate::rules::Selection {
+            dirs: self.dirs.clone(),
+            only: self.only.clone(),
+            disable: self.disable.clone(),
+        })?)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Files or directories to analyse; `-` (or nothing) reads one file from stdin.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+    /// Colour in the table output; NO_COLOR in the environment turns `auto` off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Critical)]
+    pub fail_on: FailOn,
+    /// Exit 3 when some inputs failed and no finding reached --fail-on.
+    #[arg(long)]
+    pub strict: bool,
+    /// Say which rules could run, which were skipped and why, and which inputs no rule read.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Report only findings that are not in this earlier JSON report (same rule and entities).
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// UTC offset assumed for old log formats that print none (e.g. +08:00).
+    #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
+    pub assume_tz: chrono::FixedOffset,
+    #[command(flatten)]
+    pub window: Window,
+    /// Stop decompressing archives after this many bytes in total (default 8 GiB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+    /// Stop a compressed stream that grows past this many times its compressed size (default 200).
+    #[arg(long, value_name = "N")]
+    pub max_ratio: Option<u64>,
+    /// Print nothing; only the exit code tells.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Show all evidence lines, references and every input.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// `8GiB`, `500MiB`, `1000000`: a byte count.
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::model::units::parse_byte_size(s)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is not a size like 8GiB or 500MiB"))
+}
+
+/// A time window over log events.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Window {
+    /// Only events at or after this time (RFC 3339, or `2024/07/22 20:02:58.803 +08:00`;
+    /// a time without zone is UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only events at or before this time (same forms as --since).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    crate::parse::time::parse_user_time(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a time like 2024-07-22T20:02:58+08:00 or 2024/07/22 20:02:58.803 +08:00"
+        )
+    })
+}
+
+fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
+    let t = format!("2000/01/01 00:00:00.000 {s}");
+    crate::parse::time::parse_unified(&t)
+        .map(|d| *d.offset())
+        .ok_or_else(|| format!("{s:?} is not an offset like +08:00"))
+}
+
+/// Exit codes (README and OUTPUT contract).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const ERROR: u8 = 2;
+    pub const INPUTS_FAILED: u8 = 3;
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Analyze(args) => cmd_analyze(args),
+        Command::Timeline(args) => cmd_timeline(args),
+        Command::Rules { command } => cmd_rules(command),
+        Command::Explain { rule } => cmd_explain(&rule),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "kvtriage", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            let mut buf = Vec::new();
+            man.render(&mut buf)?;
+            std::io::stdout().write_all(&buf)?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// The PATH arguments, or stdin when there are none and something is piped in.
+fn paths_or_stdin(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    if !paths.is_empty() {
+        return Ok(paths.to_vec());
+    }
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "no PATH given and stdin is a terminal: give a bundle directory or file, or pipe one in (`-`)"
+        );
+    }
+    Ok(vec![PathBuf::from("-")])
+}
+
+fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let (rules, rule_notes) = args.rules.load()?;
+    let paths = paths_or_stdin(&args.paths)?;
+    let mut limits = crate::source::archive::Limits::default();
+    if let Some(b) = args.max_bytes {
+        limits.max_total_bytes = b;
+    }
+    if let Some(r) = args.max_ratio {
+        limits.max_ratio = r.max(1);
+    }
+    let opts = Options {
+        paths,
+        assume_tz: args.assume_tz,
+        limits,
+        since: args.window.since,
+        until: args.window.until,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        ..Options::default()
+    };
+    let baseline = match &args.baseline {
+        Some(p) => Some(load_baseline(p)?),
+        None => None,
+    };
+    let mut analysis = analyze::analyze(&opts, &rules);
+    analysis.notes.splice(0..0, rule_notes);
+    if args.coverage {
+        let kinds: Vec<_> = analysis
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.kind, i.status == Status::Parsed))
+            .collect();
+        analysis.coverage = Some(crate::rules::coverage::coverage(
+            &rules,
+            &kinds,
+            &analysis.facts,
+        ));
+    }
+    if let Some((path, known)) = baseline {
+        let before = analysis.findings.len();
+        analysis.findings.retain(|f| {
+            !known.contains(&finding_key(
+                &f.rule,
+                &serde_json::to_value(&f.entities).unwrap_or_default(),
+            ))
+        });
+        let dropped = before - analysis.findings.len();
+        analysis.notes.push(format!(
+            "{dropped} finding(s) already in the baseline {} were left out; {} new.",
+            path.display(),
+            analysis.findings.len()
+        ));
+    }
+    let stdout = std::io::stdout();
+    let is_tty = stdout.is_terminal();
+    let format = args
+        .format
+        .unwrap_or(if is_tty { Format::Table } else { Format::Json });
+    if !args.quiet {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(110usize);
+        let text = match format {
+            Format::Table => report::table(&analysis, color, width, args.verbose),
+            Format::Json => report::json(&analysis),
+            Format::Jsonl => report::jsonl(&analysis),
+            Format::Markdown => report::markdown(&analysis),
+            Format::Junit => {
+                let ids: Vec<String> = rules.rules.iter().map(|r| r.spec.id.clone()).collect();
+                report::junit(&analysis, &ids, fail_on_severity(args.fail_on))
+            }
+        };
+        let mut lock = stdout.lock();
+        lock.write_all(text.as_bytes())?;
+        lock.flush()?;
+    }
+    Ok(exit_code(&analysis, args.fail_on, args.strict))
+}
+
+fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
+    let (rules, _) = args.rules.load()?;
+    let paths = paths_or_stdin(&args.paths)?;
+    let grep = match &args.grep {
+        Some(g) => Some(regex::Regex::new(g).map_err(|e| anyhow::anyhow!("--grep: {e}"))?),
+        None => None,
+    };
+    let opts = crate::timeline::TimelineOptions {
+        analyze: Options {
+            paths,
+            assume_tz: args.assume_tz,
+            since: args.window.since,
+            until: args.window.until,
+            ..Options::default()
+        },
+        level: args.level,
+        nodes: args.node.clone(),
+        grep,
+    };
+    let t = crate::timeline::build(opts, &rules);
+    let text = if args.templates {
+        crate::timeline::render_templates(&t.analysis, args.format == TimelineFormat::Jsonl)
+    } else {
+        match args.format {
+            TimelineFormat::Text => crate::timeline::render_text(&t),
+            TimelineFormat::Jsonl => crate::timeline::render_jsonl(&t),
+        }
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    if t.analysis.nothing_analysed() {
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::OK)
+}
+
+fn fail_on_severity(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    }
+}
+
+/// Identity of a finding across runs: its rule and its entities.
+fn finding_key(rule: &str, entities: &serde_json::Value) -> String {
+    format!("{rule} {entities}")
+}
+
+/// The findings of an earlier report, as keys.
+fn load_baseline(path: &std::path::Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "--baseline {}: not a kvtriage JSON report: {e}",
+            path.display()
+        )
+    })?;
+    if v["schema"] != "kvtriage.report/v1" {
+        anyhow::bail!(
+            "--baseline {}: not a kvtriage.report/v1 JSON report",
+            path.display()
+        );
+    }
+    let keys = v["findings"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| finding_key(f["rule"].as_str().unwrap_or(""), &f["entities"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((path.to_path_buf(), keys))
+}
+
+pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {
+    if a.nothing_analysed() {
+        return exit::ERROR;
+    }
+    let threshold = match fail_on {
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    if let Some(t) = threshold
+        && a.findings.iter().any(|f| f.severity >= t)
+    {
+        return exit::FINDINGS;
+    }
+    if strict && a.inputs.iter().any(|i| i.status == Status::Failed) {
+        return exit::INPUTS_FAILED;
+    }
+    exit::OK
+}
+
+fn load_with(dirs: &[PathBuf], only: &[String]) -> anyhow::Result<RuleSet> {
+    Ok(RuleSet::load(&crate::rules::Selection {
+        dirs: dirs.to_vec(),
+        only: only.to_vec(),
+        disable: Vec::new(),
+    })?
+    .0)
+}
+
+fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
+    let mut out = String::new();
+    let mut code = exit::OK;
+    match c {
+        RulesCommand::List { format, dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            match format {
+                ListFormat::Json => {
+                    let v: Vec<_> = rules
+                        .rules
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.spec.id,
+                                "severity": r.spec.severity,
+                                "title": r.spec.title,
+                                "matcher": matcher_kind(&r.spec.matcher),
+                                "origin": r.origin,
+                                "builtin": r.builtin,
+                                "references": r.spec.references,
+                            })
+                        })
+                        .collect();
+                    out = serde_json::to_string_pretty(&v)? + "\n";
+                }
+                ListFormat::Table => {
+                    for r in &rules.rules {
+                        out.push_str(&format!(
+                            "{:<48} {:<9} {:<16} {}\n",
+                            r.spec.id,
+                            r.spec.severity.as_str(),
+                            matcher_kind(&r.spec.matcher),
+                            first_sentence(r.spec.explain.as_deref().unwrap_or(&r.spec.title))
+                        ));
+                    }
+                }
+            }
+        }
+        RulesCommand::Needles { dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            for n in crate::parse::scan::Prefilter::new(rules.needle_groups()).all_needles() {
+                out.push_str(&n);
+                out.push('\n');
+            }
+        }
+        RulesCommand::Test { dirs, only } => {
+            let rules = load_with(&dirs, &only)?;
+            let outcomes = crate::rules::testing::run_all(&rules);
+            let (mut pass, mut fail) = (0, 0);
+            for o in &outcomes {
+                if o.passed {
+                    pass += 1;
+                    out.push_str(&format!("ok     {}: {}\n", o.rule, o.name));
+                } else {
+                    fail += 1;
+                    out.push_str(&format!("FAILED {}: {}: {}\n", o.rule, o.name, o.detail));
+                }
+            }
+            let untested: Vec<&str> = rules
+                .rules
+                .iter()
+                .filter(|r| r.spec.test.is_empty())
+                .map(|r| r.spec.id.as_str())
+                .collect();
+            if !untested.is_empty() {
+                out.push_str(&format!(
+                    "rules without test cases: {}\n",
+                    untested.join(", ")
+                ));
+            }
+            out.push_str(&format!("{pass} passed, {fail} failed\n"));
+            if fail > 0 {
+                code = exit::FINDINGS;
+            }
+        }
+        RulesCommand::Lint { dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            let mut problems = 0;
+            for r in rules.rules.iter().filter(|r| dirs.is_empty() || !r.builtin) {
+                for p in crate::rules::testing::lint(r) {
+                    problems += 1;
+                    out.push_str(&format!("{} ({}): {p}\n", r.spec.id, r.origin));
+                }
+            }
+            out.push_str(&format!("{problems} style problems\n"));
+            if problems > 0 {
+                code = exit::FINDINGS;
+            }
+        }
+        RulesCommand::Show { rule, dirs } => {
+            let rules = load_with(&dirs, &[])?;
+            out = show_rule(&rules, &rule)?;
+        }
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(code)
+}
+
+/// A rule as a person reads it: what fires it, what it says, what to do, how it is tested.
+fn show_rule(rules: &RuleSet, id: &str) -> anyhow::Result<String> {
+    let Some(r) = rules.get(id) else {
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
+    };
+    let s = &r.spec;
+    let mut out = format!(
+        "{}  ({}, {}, from {})\n\nTitle:   {}\nSummary: {}\n",
+        s.id,
+        s.severity,
+        matcher_kind(&s.matcher),
+        if r.builtin {
+            "built-in rules"
+        } else {
+            r.origin.as_str()
+        },
+        s.title,
+        s.summary
+    );
+    if let Some(e) = &s.explain {
+        out.push_str(&format!("\n{}\n", e.trim()));
+    }
+    out.push_str(&format!(
+        "\nMatcher:\n{}",
+        indent(&matcher_toml(&s.matcher), "  ")
+    ));
+    if !s.remediation.is_empty() {
+        out.push_str("\nRemediation:\n");
+        out.push_str(&steps_text(&s.remediation));
+    }
+    if !s.test.is_empty() {
+        out.push_str("\nTest cases:\n");
+        for t in &s.test {
+            let files: Vec<&str> = t.input.iter().map(|i| i.path.as_str()).collect();
+            out.push_str(&format!(
+                "  {:?} {}: {}\n",
+                t.expect,
+                t.name,
+                files.join(", ")
+            ));
+        }
+    }
+    if !s.references.is_empty() {
+        out.push_str(&format!("\nReferences:\n  {}\n", s.references.join("\n  ")));
+    }
+    Ok(out)
+}
+
+/// Remediation steps as written in a rule file, numbered, with risk and version gate.
+fn steps_text(steps: &[crate::rules::spec::StepSpec]) -> String {
+    let mut out = String::new();
+    for (i, st) in steps.iter().enumerate() {
+        let risk = match st.risk {
+            crate::rules::Risk::ReadOnly => "read-only",
+            crate::rules::Risk::Reversible => "reversible",
+            crate::rules::Risk::DataLoss => "data-loss",
+        };
+        let gate = st
+            .when
+            .as_deref()
+            .map(|w| format!(" [when {w}]"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {}. ({risk}){gate} {}\n", i + 1, st.text));
+        if let Some(c) = &st.command {
+            out.push_str(&format!("       $ {c}\n"));
+        }
+    }
+    out
+}
+
+fn indent(s: &str, pad: &str) -> String {
+    s.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+/// The matcher's parameters as TOML, as written in a rule file.
+fn matcher_toml(m: &crate::rules::spec::MatcherSpec) -> String {
+    use crate::rules::spec::MatcherSpec::*;
+    let dbg = match m {
+        LogPattern(x) => toml::to_string(x),
+        StoreState(x) => toml::to_string(x),
+        RegionCheck(x) => toml::to_string(x),
+        ConfigCheck(x) => toml::to_string(x),
+        Builtin(x) => toml::to_string(x),
+        LogSequence(t) | MetricThreshold(t) => toml::to_string(t),
+    }
+    .unwrap_or_default();
+    format!("kind = {:?}\n{dbg}", matcher_kind(m))
+}
+
+fn first_sentence(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match s.find(". ") {
+        Some(p) => s[..=p].to_string(),
+        None => s,
+    }
+}
+
+fn matcher_kind(m: &crate::rules::spec::MatcherSpec) -> &'static str {
+    crate::rules::matcher_name(m)
+}
+
+fn cmd_explain(id: &str) -> anyhow::Result<u8> {
+    let rules = RuleSet::builtin()?;
+    let Some(r) = rules.get(id) else {
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
+        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
+    };
+    let mut out = format!(
+        "{} ({})\n\n{}\n",
+        r.spec.id,
+        r.spec.severity,
+        r.spec.explain.as_deref().unwrap_or(&r.spec.title).trim()
+    );
+    if !r.spec.remediation.is_empty() {
+        out.push_str("\nRemediation (placeholders are filled from the bundle):\n");
+        out.push_str(&steps_text(&r.spec.remediation));
+    }
+    if !r.spec.references.is_empty() {
+        out.push_str(&format!(
+            "\nReferences:\n  {}\n",
+            r.spec.references.join("\n  ")
+        ));
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(exit::OK)
+}

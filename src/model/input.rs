@@ -1,0 +1,164 @@
+//! What an input is and what became of it: its kind, status and counts, as the report lists them.
+
+use serde::Serialize;
+use std::fmt;
+
+/// What an input is, decided from its content (the file name is only a hint).
+/// The serialised names are part of the report contract: extend, never rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    #[serde(rename = "tikv-log")]
+    TikvLog,
+    #[serde(rename = "pd-log")]
+    PdLog,
+    #[serde(rename = "tidb-log")]
+    TidbLog,
+    #[serde(rename = "tiflash-log")]
+    TiflashLog,
+    #[serde(rename = "crdb-log")]
+    CrdbLog,
+    #[serde(rename = "pdctl-store")]
+    PdctlStore,
+    #[serde(rename = "pdctl-stores")]
+    PdctlStores,
+    #[serde(rename = "pdctl-region")]
+    PdctlRegion,
+    #[serde(rename = "pdctl-regions")]
+    PdctlRegions,
+    #[serde(rename = "pdctl-config")]
+    PdctlConfig,
+    #[serde(rename = "pdctl-operators")]
+    PdctlOperators,
+    #[serde(rename = "pd-unsafe-recovery")]
+    PdUnsafeRecovery,
+    /// A pasted pd-ctl session that holds answers but no JSON dump (`Failed! [500] ...`).
+    #[serde(rename = "pdctl-transcript")]
+    PdctlTranscript,
+    #[serde(rename = "crdb-node-status")]
+    CrdbNodeStatus,
+    #[serde(rename = "crdb-decommission-output")]
+    CrdbDecommissionOutput,
+    /// Go goroutine dump of a CockroachDB node (`debug zip` `nodes/<id>/stacks.txt`).
+    #[serde(rename = "crdb-goroutines")]
+    CrdbGoroutines,
+    #[serde(rename = "prometheus-text")]
+    PrometheusText,
+    #[serde(rename = "prometheus-json")]
+    PrometheusJson,
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 19] = [
+        Kind::TikvLog,
+        Kind::PdLog,
+        Kind::TidbLog,
+        Kind::TiflashLog,
+        Kind::CrdbLog,
+        Kind::PdctlStore,
+        Kind::PdctlStores,
+        Kind::PdctlRegion,
+        Kind::PdctlRegions,
+        Kind::PdctlConfig,
+        Kind::PdctlOperators,
+        Kind::PdUnsafeRecovery,
+        Kind::PdctlTranscript,
+        Kind::CrdbNodeStatus,
+        Kind::CrdbDecommissionOutput,
+        Kind::CrdbGoroutines,
+        Kind::PrometheusText,
+        Kind::PrometheusJson,
+        Kind::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::TikvLog => "tikv-log",
+            Kind::PdLog => "pd-log",
+            Kind::TidbLog => "tidb-log",
+            Kind::TiflashLog => "tiflash-log",
+            Kind::CrdbLog => "crdb-log",
+            Kind::PdctlStore => "pdctl-store",
+            Kind::PdctlStores => "pdctl-stores",
+            Kind::PdctlRegion => "pdctl-region",
+            Kind::PdctlRegions => "pdctl-regions",
+            Kind::PdctlConfig => "pdctl-config",
+            Kind::PdctlOperators => "pdctl-operators",
+            Kind::PdUnsafeRecovery => "pd-unsafe-recovery",
+            Kind::PdctlTranscript => "pdctl-transcript",
+            Kind::CrdbNodeStatus => "crdb-node-status",
+            Kind::CrdbDecommissionOutput => "crdb-decommission-output",
+            Kind::CrdbGoroutines => "crdb-goroutines",
+            Kind::PrometheusText => "prometheus-text",
+            Kind::PrometheusJson => "prometheus-json",
+            Kind::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Logs of the TiDB family in the unified (or older, or JSON) format.
+    pub fn is_tidb_family_log(self) -> bool {
+        matches!(
+            self,
+            Kind::TikvLog | Kind::PdLog | Kind::TidbLog | Kind::TiflashLog
+        )
+    }
+
+    pub fn is_log(self) -> bool {
+        self.is_tidb_family_log() || self == Kind::CrdbLog
+    }
+
+    pub fn is_pdctl(self) -> bool {
+        matches!(
+            self,
+            Kind::PdctlStore
+                | Kind::PdctlStores
+                | Kind::PdctlRegion
+                | Kind::PdctlRegions
+                | Kind::PdctlConfig
+                | Kind::PdctlOperators
+                | Kind::PdUnsafeRecovery
+                | Kind::PdctlTranscript
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Parsed,
+    Skipped,
+    Failed,
+}
+
+/// One input as the report lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unparsed_lines: Option<u64>,
+    /// Time of the first and last entry of a log (RFC 3339 with the log's own offset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+}

@@ -1,0 +1,337 @@
+//! Deciding an input's kind from its first bytes. The file name is only a tie-breaker
+//! (`pd.log` vs `tidb.log` when both would be Go logs).
+
+use crate::model::Kind;
+use crate::parse::scan::LogFormat;
+use crate::parse::{crdb_log, jsonlog, legacy, unified};
+
+/// How much of a file the sniffer reads.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sniffed {
+    Log(Kind, LogFormat),
+    Data(Kind),
+    /// Not analysable, with the reason shown to the user.
+    Skip(String),
+}
+
+/// Magic numbers of compressed or archive files.
+pub fn compressed_magic(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Some("gzip")
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd")
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Some("zip")
+    } else if head.len() > 262 && &head[257..262] == b"ustar" {
+        Some("tar")
+    } else if head.starts_with(b"BZh") {
+        Some("bzip2")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("xz")
+    } else {
+        None
+    }
+}
+
+fn is_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(8192)];
+    if memchr::memchr(0, sample).is_some() {
+        return true;
+    }
+    let ctrl = sample
+        .iter()
+        .filter(|&&c| c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
+        .count();
+    ctrl * 20 > sample.len()
+}
+
+/// Lines of the sniff window, without CR, skipping blank ones.
+fn lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    head.split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+}
+
+pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
+    if head.is_empty() {
+        return Sniffed::Skip("empty file".into());
+    }
+    if let Some(m) = compressed_magic(head) {
+        return Sniffed::Skip(format!("{m} data: this compression is not supported"));
+    }
+    if is_binary(head) {
+        return Sniffed::Skip("binary file".into());
+    }
+    // Drop a UTF-8 BOM.
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let name_l = name.to_ascii_lowercase();
+
+    // Logs: count heads of each format in the first lines.
+    let mut counts = [0usize; 4];
+    let mut seen = 0;
+    let mut first_head = None;
+    for l in lines(head).take(200) {
+        seen += 1;
+        let before = counts;
+        if unified::is_head(l) {
+            counts[0] += 1;
+        } else if legacy::is_head(l) {
+            counts[1] += 1;
+        } else if crdb_log::is_head(l) {
+            counts[2] += 1;
+        } else if jsonlog::is_head(l) {
+            counts[3] += 1;
+        }
+        if seen == 1 && counts != before {
+            first_head = counts.iter().zip(before).position(|(a, b)| *a != b);
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0);
+    // A log needs a few heads, or heads making up much of a short file.
+    // A log needs a few heads, heads making up much of a short file, or a file that starts with
+    // one (a short excerpt with a multi-line banner or backtrace).
+    if counts[best] >= 3
+        || (counts[best] > 0 && (counts[best] * 3 >= seen || first_head == Some(best)))
+    {
+        let format = [
+            LogFormat::Unified,
+            LogFormat::Legacy,
+            LogFormat::Crdb,
+            LogFormat::Json,
+        ][best];
+        let kind = if format == LogFormat::Crdb {
+            Kind::CrdbLog
+        } else {
+            tidb_family_kind(&name_l, head)
+        };
+        return Sniffed::Log(kind, format);
+    }
+
+    let text = String::from_utf8_lossy(head);
+    if crate::parse::goroutines::looks_like_dump(&text) {
+        return Sniffed::Data(Kind::CrdbGoroutines);
+    }
+    if let Some(k) = crdb_table_kind(&text) {
+        return Sniffed::Data(k);
+    }
+    if let Some(k) = json_kind(&text) {
+        return Sniffed::Data(k);
+    }
+    if is_prometheus_text(&text) {
+        return Sniffed::Data(Kind::PrometheusText);
+    }
+    if text.contains("Failed! [") || text.contains("cannot build operator") {
+        return Sniffed::Data(Kind::PdctlTranscript);
+    }
+    Sniffed::Skip("no known log or dump format in the first 64 KiB".into())
+}
+
+/// TiKV writes Rust sources, PD/TiDB Go sources, TiFlash C++ sources; TiFlash's proxy writes
+/// Rust too, so a `tiflash` name wins. PD and TiDB are told apart by their own source files and
+/// banner lines, the name breaking ties.
+fn tidb_family_kind(name: &str, head: &[u8]) -> Kind {
+    if name.contains("tiflash") {
+        return Kind::TiflashLog;
+    }
+    let text = String::from_utf8_lossy(head);
+    let rs = text.matches(".rs:").count();
+    let go = text.matches(".go:").count();
+    let cpp = text.matches(".cpp:").count();
+    if cpp > rs && cpp > go {
+        return Kind::TiflashLog;
+    }
+    if rs > go {
+        return Kind::TikvLog;
+    }
+    if text.contains("Welcome to Placement Driver") {
+        return Kind::PdLog;
+    }
+    if text.contains("Welcome to TiDB") {
+        return Kind::TidbLog;
+    }
+    let name_hint = |k: &str| {
+        std::path::Path::new(name)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .is_some_and(|f| f.starts_with(k))
+    };
+    if name_hint("pd") {
+        return Kind::PdLog;
+    }
+    if name_hint("tidb") {
+        return Kind::TidbLog;
+    }
+    if name_hint("tikv") {
+        return Kind::TikvLog;
+    }
+    const PD_SRC: &[&str] = &[
+        "operator_controller.go",
+        "coordinator.go",
+        "cluster.go",
+        "region.go",
+        "tso.go",
+        "leadership.go",
+        "member.go",
+        "grpc_service.go",
+        "etcdutil.go",
+        "scheduler",
+        "checker",
+    ];
+    const TIDB_SRC: &[&str] = &[
+        "session.go",
+        "conn.go",
+        "domain.go",
+        "ddl",
+        "printer.go",
+        "gc_worker.go",
+        "2pc.go",
+        "txn.go",
+    ];
+    let pd = PD_SRC
+        .iter()
+        .map(|s| text.matches(s).count())
+        .sum::<usize>();
+    let tidb = TIDB_SRC
+        .iter()
+        .map(|s| text.matches(s).count())
+        .sum::<usize>();
+    if tidb > pd {
+        Kind::TidbLog
+    } else {
+        Kind::PdLog
+    }
+}
+
+fn crdb_table_kind(text: &str) -> Option<Kind> {
+    let has = |s: &str| text.contains(s);
+    if has("ranges blocking decommission detected")
+        || has("possible decommission stall detected")
+        || (has("is_decommissioning") && has("replicas") && !has("address"))
+    {
+        return Some(Kind::CrdbDecommissionOutput);
+    }
+    if (has("is_live") || has("is_available")) && has("address") {
+        return Some(Kind::CrdbNodeStatus);
+    }
+    None
+}
+
+/// JSON dumps, possibly after a pasted command line.
+fn json_kind(text: &str) -> Option<Kind> {
+    let start = text.lines().position(|l| {
+        let t = l.trim_start();
+        t.starts_with('{')
+            || t.starts_with('[')
+            || t.starts_with("\"stores\"")
+            || t.starts_with("\"regions\"")
+    })?;
+    let body: String = text.lines().skip(start).collect::<Vec<_>>().join("\n");
+    let has = |k: &str| body.contains(&format!("\"{k}\""));
+    let t = body.trim_start();
+    if has("resultType") && has("data") {
+        return Some(Kind::PrometheusJson);
+    }
+    // A failed Prometheus query saved by a collector: reported by the metrics reader.
+    if has("status") && has("errorType") && body.contains("\"error\"") {
+        return Some(Kind::PrometheusJson);
+    }
+    if t.starts_with("\"stores\"") || (has("stores") && has("count")) {
+        return Some(Kind::PdctlStores);
+    }
+    if has("store") && has("status") && (has("state_name") || has("address")) {
+        return Some(Kind::PdctlStore);
+    }
+    if t.starts_with("\"regions\"") || (has("regions") && has("count")) {
+        return Some(Kind::PdctlRegions);
+    }
+    if has("peers") && has("id") {
+        return Some(Kind::PdctlRegion);
+    }
+    if has("replication") || has("schedule") || has("max-replicas") || has("merge-schedule-limit") {
+        return Some(Kind::PdctlConfig);
+    }
+    if t.starts_with('[') {
+        if body.contains("Unsafe recovery") || body.contains("No on-going recovery") {
+            return Some(Kind::PdUnsafeRecovery);
+        }
+        if body.contains("currentStep") || body.contains("createAt") {
+            return Some(Kind::PdctlOperators);
+        }
+    }
+    None
+}
+
+fn is_prometheus_text(text: &str) -> bool {
+    let mut samples = 0;
+    let mut total = 0;
+    for l in text.lines().filter(|l| !l.trim().is_empty()).take(100) {
+        total += 1;
+        if l.starts_with("# HELP ") || l.starts_with("# TYPE ") {
+            samples += 1;
+            continue;
+        }
+        let name_end = l
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(l.len());
+        if name_end > 0 && l[name_end..].starts_with(['{', ' ']) {
+            let value = l.rsplit(' ').next().unwrap_or("");
+            if value.parse::<f64>().is_ok()
+                || l.rsplit(' ')
+                    .nth(1)
+                    .is_some_and(|v| v.parse::<f64>().is_ok())
+            {
+                samples += 1;
+            }
+        }
+    }
+    total > 0 && samples * 10 >= total * 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_by_content() {
+        let tikv = b"[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n";
+        assert_eq!(
+            sniff("x", tikv),
+            Sniffed::Log(Kind::TikvLog, LogFormat::Unified)
+        );
+        let pd = b"[2024/07/22 20:03:04.264 +08:00] [INFO] [operator_controller.go:620] [\"send schedule command\"] [region-id=1]\n";
+        assert_eq!(
+            sniff("output.txt", pd),
+            Sniffed::Log(Kind::PdLog, LogFormat::Unified)
+        );
+        let old = b"2018/03/16 09:30:27.997 tikv-server.rs:121: [INFO] start prometheus client\n";
+        assert_eq!(
+            sniff("x", old),
+            Sniffed::Log(Kind::TikvLog, LogFormat::Legacy)
+        );
+        let crdb = "I220202 20:51:24.672435 2867 1@server/drain.go:210 ⋮ [n1,server drain process] 320  drain remaining: 0\n";
+        assert_eq!(
+            sniff("x", crdb.as_bytes()),
+            Sniffed::Log(Kind::CrdbLog, LogFormat::Crdb)
+        );
+    }
+
+    #[test]
+    fn dumps_by_content() {
+        let s = b"$ tiup ctl:v5.2.1 pd -u http://pd-ip:2379 region store 5\n{ \"count\": 1, \"regions\": [ { \"id\": 434317, \"peers\": [] } ] }\n";
+        assert_eq!(sniff("output.txt", s), Sniffed::Data(Kind::PdctlRegions));
+        let s = b"{ \"store\": { \"id\": 5, \"state_name\": \"Offline\" }, \"status\": {} }";
+        assert_eq!(sniff("a", s), Sniffed::Data(Kind::PdctlStore));
+    }
+
+    #[test]
+    fn skips() {
+        assert_eq!(sniff("a", b""), Sniffed::Skip("empty file".into()));
+        assert_eq!(
+            sniff("a", b"\x00\x01\x02"),
+            Sniffed::Skip("binary file".into())
+        );
+        assert!(matches!(sniff("a", b"hello world\n"), Sniffed::Skip(_)));
+    }
+}

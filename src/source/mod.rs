@@ -1,0 +1,175 @@
+//! Finding the inputs: files, directories (walked recursively, sorted), stdin, archive members.
+//! Knows nothing of formats.
+
+pub mod archive;
+mod node;
+
+pub use node::node_from_path;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One file to analyse, before it is read.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Path as shown in reports: relative to the PATH argument it came from.
+    pub display: String,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub enum Origin {
+    File(PathBuf),
+    Stdin,
+    /// Could not even be listed (unreadable directory, broken link, missing path).
+    Unreadable(String),
+}
+
+/// The bytes of an input: mapped for plain files, owned for stdin and archive members.
+pub enum Data {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
+    }
+}
+
+/// Expands the PATH arguments into sources, in a deterministic order. `-` is stdin.
+pub fn discover(args: &[PathBuf]) -> Vec<Source> {
+    let mut out = Vec::new();
+    let multi = args.len() > 1;
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            out.push(Source {
+                display: "<stdin>".into(),
+                origin: Origin::Stdin,
+            });
+            continue;
+        }
+        let shown = arg.to_string_lossy().trim_end_matches('/').to_string();
+        match fs::metadata(arg) {
+            Ok(m) if m.is_dir() => {
+                let prefix = if multi {
+                    format!("{shown}/")
+                } else {
+                    String::new()
+                };
+                let before = out.len();
+                walk(arg, &prefix, &mut out);
+                if out.len() == before {
+                    out.push(Source {
+                        display: shown.clone(),
+                        origin: Origin::Unreadable("directory holds no readable file".into()),
+                    });
+                }
+            }
+            Ok(_) => out.push(Source {
+                display: shown,
+                origin: Origin::File(arg.clone()),
+            }),
+            Err(e) => out.push(Source {
+                display: shown,
+                origin: Origin::Unreadable(io_reason(&e)),
+            }),
+        }
+    }
+    out
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            out.push(Source {
+                display: prefix.trim_end_matches('/').to_string(),
+                origin: Origin::Unreadable(format!("cannot list directory: {}", io_reason(&e))),
+            });
+            return;
+        }
+    };
+    let mut entries: Vec<(String, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    entries.sort();
+    for (name, path) in entries {
+        let display = format!("{prefix}{name}");
+        // Directory symlinks are not followed (no loops); file symlinks are read.
+        let Ok(lm) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if lm.is_dir() {
+            walk(&path, &format!("{display}/"), out);
+        } else if lm.file_type().is_symlink() {
+            match fs::metadata(&path) {
+                Ok(m) if m.is_file() => out.push(Source {
+                    display,
+                    origin: Origin::File(path),
+                }),
+                Ok(_) => {}
+                Err(e) => out.push(Source {
+                    display,
+                    origin: Origin::Unreadable(format!("broken link: {}", io_reason(&e))),
+                }),
+            }
+        } else if lm.is_file() {
+            out.push(Source {
+                display,
+                origin: Origin::File(path),
+            });
+        }
+    }
+}
+
+/// Reads a source. Plain files are memory-mapped; stdin is read whole.
+pub fn read(source: &Source) -> Result<Data, String> {
+    match &source.origin {
+        Origin::Unreadable(r) => Err(r.clone()),
+        Origin::Stdin => {
+            let mut v = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut v)
+                .map_err(|e| format!("cannot read stdin: {}", io_reason(&e)))?;
+            Ok(Data::Owned(v))
+        }
+        Origin::File(p) => {
+            let f = fs::File::open(p).map_err(|e| format!("cannot open: {}", io_reason(&e)))?;
+            let len = f
+                .metadata()
+                .map_err(|e| format!("cannot stat: {}", io_reason(&e)))?
+                .len();
+            if len == 0 {
+                return Ok(Data::Owned(Vec::new()));
+            }
+            // SAFETY: the map is read-only; a file truncated underneath us while mapped could
+            // fault, which is the accepted trade-off of every mmap-based search tool.
+            match unsafe { memmap2::Mmap::map(&f) } {
+                Ok(m) => Ok(Data::Mapped(m)),
+                Err(_) => {
+                    let mut v = Vec::with_capacity(len as usize);
+                    let mut f = f;
+                    f.read_to_end(&mut v)
+                        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+                    Ok(Data::Owned(v))
+                }
+            }
+        }
+    }
+}
