@@ -1,9 +1,10 @@
 //! `kvtriage timeline`: one time-ordered stream of the significant events of every node,
 //! like `cockroach debug merge-logs` but across TiKV, PD, TiDB and CockroachDB.
 
-use crate::analyze::{self, Analysis, Options};
+use crate::model::Analysis;
 use crate::model::{Level, LogEvent};
 use crate::rules::RuleSet;
+use crate::{Options, analyze};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::fmt::Write;
@@ -80,11 +81,11 @@ fn kind_of(e: &LogEvent) -> &'static str {
 pub fn build(opts: TimelineOptions, rules: &RuleSet) -> Timeline {
     let mut aopts = opts.analyze;
     aopts.keep_level = Some(opts.level);
-    let analysis = analyze::analyze(&aopts, rules);
+    let analysis = analyze(&aopts, rules);
     let mut events = Vec::new();
     let mut untimed = 0;
     for e in &analysis.facts.events {
-        let Some(meta) = analysis.inputs.get(e.loc.input.0) else {
+        let Some(meta) = analysis.input(e.loc.input) else {
             continue;
         };
         if !meta.kind.is_log() {
@@ -201,7 +202,7 @@ pub fn render_templates(a: &Analysis, json: bool) -> String {
         .templates
         .iter()
         .map(|t| {
-            let meta = a.inputs.get(t.sample.input.0);
+            let meta = a.input(t.sample.input);
             Row {
                 node: meta
                     .and_then(|m| m.node.clone())

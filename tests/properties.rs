@@ -7,7 +7,6 @@
 //! cores; `PROPTEST_CASES=N` raises every count for a longer run by hand (use `--release`).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
-use kvtriage::analyze::{self, Options};
 use kvtriage::model::Status;
 use kvtriage::model::{InputId, Level};
 use kvtriage::parse::detect::{Sniffed, sniff};
@@ -16,6 +15,7 @@ use kvtriage::parse::{crdb_log, crdb_table, jsonlog, legacy, pdctl, unified};
 use kvtriage::report;
 use kvtriage::rules::RuleSet;
 use kvtriage::source::archive::{self, Entry, Limits};
+use kvtriage::{Options, analyze};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::sync::Arc;
@@ -1634,7 +1634,7 @@ fn analyze_lists_every_file_and_is_deterministic() {
             },
             ..Options::default()
         };
-        let a = analyze::analyze(&opts, &rules);
+        let a = analyze(&opts, &rules);
         prop_assert!(!a.inputs.is_empty());
         for w in &written {
             let member = format!("{w}!/");
@@ -1661,7 +1661,7 @@ fn analyze_lists_every_file_and_is_deterministic() {
         let _ = report::markdown(&a);
         let _ = report::table(&a, false, 100, true);
         // Same files, same report.
-        let again = analyze::analyze(&opts, &rules);
+        let again = analyze(&opts, &rules);
         prop_assert_eq!(report::json(&again), json);
         Ok(())
     });

@@ -1,9 +1,10 @@
 //! Command-line interface: argument definitions and dispatch. The work itself is in the library.
 
-use crate::analyze::{self, Analysis, Options};
+use crate::model::Analysis;
 use crate::model::Status;
 use crate::report::{self, Format};
 use crate::rules::{RuleSet, Severity};
+use crate::{Options, analyze};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -308,7 +309,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         Some(p) => Some(load_baseline(p)?),
         None => None,
     };
-    let mut analysis = analyze::analyze(&opts, &rules);
+    let mut analysis = analyze(&opts, &rules);
     analysis.notes.splice(0..0, rule_notes);
     if args.coverage {
         let kinds: Vec<_> = analysis

@@ -35,19 +35,6 @@ pub struct CliCommand {
 }
 
 impl CrdbFacts {
-    /// Gives every fact the input's final id.
-    pub fn set_input(&mut self, id: InputId) {
-        for t in &mut self.tables {
-            t.0 = id;
-        }
-        for c in &mut self.commands {
-            c.input = id;
-        }
-        for g in &mut self.goroutines {
-            g.0 = id;
-        }
-    }
-
     pub fn append(&mut self, mut other: CrdbFacts) {
         self.tables.append(&mut other.tables);
         self.commands.append(&mut other.commands);

@@ -29,9 +29,23 @@ id_type!(
     PeerId
 );
 
-/// Index of an input in the report's `inputs` list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct InputId(pub usize);
+/// An input's identity, given once when it is discovered: the PATH-argument source it came
+/// from and, inside an archive, the member's ordinal. Ordered as the inputs were found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct InputId(pub u64);
+
+impl InputId {
+    const MEMBER_BITS: u32 = 24;
+
+    /// Member 0 is the source itself (a plain file); members of an archive count from 1.
+    pub fn new(source: usize, member: usize) -> InputId {
+        InputId(((source as u64) << Self::MEMBER_BITS) | (member as u64 & 0xff_ffff))
+    }
+
+    pub fn source(self) -> usize {
+        (self.0 >> Self::MEMBER_BITS) as usize
+    }
+}
 
 /// A node name as operators know it: `10.0.1.5:20160` or CockroachDB `n4`.
 pub type NodeName = String;

@@ -1,5 +1,6 @@
 //! What an input is and what became of it: its kind, status and counts, as the report lists them.
 
+use super::InputId;
 use serde::Serialize;
 use std::fmt;
 
@@ -144,6 +145,9 @@ pub enum Status {
 /// One input as the report lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct InputReport {
+    /// Identity, given at discovery (not part of the report: paths are).
+    #[serde(skip)]
+    pub id: InputId,
     pub path: String,
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,4 +165,29 @@ pub struct InputReport {
     pub first_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_time: Option<String>,
+}
+
+impl InputReport {
+    /// A parsed input of this kind, counts to be filled in.
+    pub fn new(id: InputId, path: &str, kind: Kind, node: Option<String>) -> InputReport {
+        InputReport {
+            id,
+            path: path.to_string(),
+            kind,
+            node,
+            status: Status::Parsed,
+            reason: None,
+            bytes: 0,
+            records: None,
+            unparsed_lines: None,
+            first_time: None,
+            last_time: None,
+        }
+    }
+
+    /// Marks the input skipped or failed with a reason.
+    pub fn set_problem(&mut self, status: Status, reason: impl Into<String>) {
+        self.status = status;
+        self.reason = Some(reason.into());
+    }
 }

@@ -1,8 +1,8 @@
 //! PD scheduling facts that are not log events: metric samples, `unsafe remove-failed-stores
 //! show` stages, pd-ctl `operator show` output.
 
+use super::Location;
 use super::operator::Operator;
-use super::{InputId, Location};
 use chrono::NaiveDateTime;
 
 /// One metric sample from a Prometheus text exposition or an API JSON dump.
@@ -126,25 +126,6 @@ pub struct SchedFacts {
 }
 
 impl SchedFacts {
-    /// Gives every fact the input's final id.
-    pub fn set_input(&mut self, id: InputId) {
-        for s in &mut self.samples {
-            s.loc.input = id;
-        }
-        for r in &mut self.recoveries {
-            r.loc.input = id;
-            for s in &mut r.stages {
-                s.loc.input = id;
-            }
-        }
-        for snap in &mut self.operator_snapshots {
-            snap.loc.input = id;
-            for o in &mut snap.ops {
-                o.loc.input = id;
-            }
-        }
-    }
-
     pub fn append(&mut self, mut other: SchedFacts) {
         self.samples.append(&mut other.samples);
         self.recoveries.append(&mut other.recoveries);
@@ -165,43 +146,27 @@ impl SchedFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn loc(input: usize, line: u64) -> Location {
-        Location {
-            input: InputId(input),
-            line,
-        }
-    }
+    use crate::model::InputId;
 
     #[test]
-    fn set_input_and_append_rewrite_every_location() {
+    fn append_keeps_every_fact() {
+        let loc = |line| Location {
+            input: InputId(7),
+            line,
+        };
         let mut a = SchedFacts::default();
         a.samples.push(MetricSample {
             name: "pd_regions_status".into(),
             labels: vec![("type".into(), "empty-region-count".into())],
             time: Some(1.0),
             value: 3.0,
-            loc: loc(0, 2),
+            loc: loc(2),
         });
-        a.recoveries.push(RecoveryReport {
-            stages: vec![RecoveryStage {
-                kind: StageKind::Finished,
-                info: "Unsafe recovery finished".into(),
-                time: None,
-                actions: Vec::new(),
-                details: Vec::new(),
-                loc: loc(0, 5),
-            }],
-            loc: loc(0, 1),
-        });
-        a.set_input(InputId(7));
-        assert_eq!(a.samples[0].loc, loc(7, 2));
-        assert_eq!(a.recoveries[0].loc, loc(7, 1));
-        assert_eq!(a.recoveries[0].stages[0].loc, loc(7, 5));
         let mut all = SchedFacts::default();
         assert!(all.is_empty());
         all.append(a);
         assert_eq!(all.samples.len(), 1);
+        assert_eq!(all.samples[0].loc, loc(2));
         assert_eq!(all.metric("pd_regions_status").count(), 1);
         assert_eq!(all.samples[0].label("type"), Some("empty-region-count"));
     }

@@ -52,16 +52,6 @@ impl<'a> Text<'a> {
         }
     }
 
-    fn line_text(&self, line: u64) -> &'a str {
-        let i = (line.max(1) - 1) as usize;
-        let start = self.line_starts.get(i).copied().unwrap_or(self.s.len());
-        let end = self
-            .line_starts
-            .get(i + 1)
-            .map_or(self.s.len(), |e| e.saturating_sub(1));
-        self.s[start..end.max(start)].trim_end_matches('\r')
-    }
-
     /// Offset of `"key": <num>` at or after `from`, within `until`.
     fn find_key_num(&self, key: &str, num: u64, from: usize, until: usize) -> Option<usize> {
         let hay = &self.s.as_bytes()[from.min(until)..until];
@@ -630,10 +620,6 @@ fn region_from(
 }
 
 /// The text of a line of a pd-ctl file, for evidence.
-pub fn line_text(data: &str, line: u64) -> String {
-    excerpt(Text::new(data).line_text(line).trim())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

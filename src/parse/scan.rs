@@ -114,6 +114,19 @@ impl Prefilter {
         v
     }
 
+    /// The groups whose needles a text contains, sorted (for pasted answers, which are not
+    /// scanned as logs).
+    pub fn groups_of(&self, text: &str) -> Vec<u32> {
+        (0..self.groups.len() as u32)
+            .filter(|&g| {
+                self.groups[g as usize]
+                    .needles
+                    .iter()
+                    .any(|n| text.contains(n.as_str()))
+            })
+            .collect()
+    }
+
     fn group_applies(&self, g: u32, kind: Kind) -> bool {
         match &self.groups[g as usize].kinds {
             None => true,

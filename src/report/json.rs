@@ -1,5 +1,5 @@
 use super::{Summary, summary};
-use crate::analyze::Analysis;
+use crate::model::Analysis;
 use crate::model::InputReport;
 use crate::rules::{Entities, Finding, Step};
 use serde::Serialize;
@@ -39,7 +39,7 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
-    coverage: Option<&'a crate::rules::coverage::Coverage>,
+    coverage: Option<&'a crate::model::Coverage>,
 }
 
 fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {

@@ -2,7 +2,7 @@
 //! failure whose body holds the evidence and the remediation.
 
 use super::{entities_text, evidence_path};
-use crate::analyze::Analysis;
+use crate::model::Analysis;
 use crate::rules::{Finding, Severity};
 use std::fmt::Write;
 

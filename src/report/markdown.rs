@@ -1,7 +1,7 @@
 //! Markdown for tickets.
 
 use super::{entities_text, evidence_path, summary};
-use crate::analyze::Analysis;
+use crate::model::Analysis;
 use crate::model::Status;
 use std::fmt::Write;
 

@@ -6,7 +6,7 @@ mod junit;
 mod markdown;
 mod table;
 
-use crate::analyze::Analysis;
+use crate::model::Analysis;
 use crate::model::Status;
 use crate::rules::{Finding, Severity};
 
@@ -53,8 +53,7 @@ pub fn summary(a: &Analysis) -> Summary {
 pub fn evidence_path(a: &Analysis, f: &Finding, i: usize) -> (String, u64, String) {
     let e = &f.evidence[i];
     let path = a
-        .inputs
-        .get(e.loc.input.0)
+        .input(e.loc.input)
         .map(|r| r.path.clone())
         .unwrap_or_default();
     (path, e.loc.line, e.excerpt.clone().unwrap_or_default())

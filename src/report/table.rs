@@ -2,7 +2,7 @@
 //! order an operator works through them, then the inputs.
 
 use super::{entities_text, evidence_path, summary};
-use crate::analyze::Analysis;
+use crate::model::Analysis;
 use crate::model::Status;
 use crate::rules::{Risk, Severity};
 use std::fmt::Write;

@@ -412,14 +412,14 @@ impl InputNodes {
     fn new(ctx: &EvalCtx<'_>) -> InputNodes {
         let mut by_input = BTreeMap::new();
         let mut tags: BTreeMap<InputId, BTreeMap<u64, usize>> = BTreeMap::new();
-        for (i, m) in ctx.inputs.iter().enumerate() {
+        for (&i, m) in ctx.inputs.iter() {
             // Only a debug-zip path (`nodes/4/...`) identifies the node across files of
             // several clusters; a node id read from the content is scoped to its directory.
             let from_path = crate::source::node_from_path(&m.path);
             if let Some(id) = from_path.as_deref().and_then(parse_node_name) {
-                by_input.insert(InputId(i), (id, true));
+                by_input.insert(i, (id, true));
             } else if let Some(id) = m.node.as_deref().and_then(parse_node_name) {
-                by_input.insert(InputId(i), (id, false));
+                by_input.insert(i, (id, false));
             }
         }
         for e in &ctx.facts.events {
@@ -2072,7 +2072,7 @@ mod tests {
             let c = crate::parse::crdb_input::collect(
                 crate::model::Kind::CrdbDecommissionOutput,
                 t,
-                InputId(i),
+                InputId(i as u64),
             );
             facts.crdb.append(c.facts);
         }
@@ -2109,7 +2109,7 @@ No more data reported on target nodes. Please verify cluster health before remov
         let facts = facts_of(&[text]);
         let ctx = EvalCtx {
             facts: &facts,
-            inputs: &[],
+            inputs: &BTreeMap::new(),
         };
         let t = Tables::new(&ctx);
         assert_eq!(t.runs.len(), 2);

@@ -5,23 +5,7 @@ use super::spec::MatcherSpec;
 use super::{Rule, RuleSet};
 use crate::model::Facts;
 use crate::model::Kind;
-use serde::Serialize;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct RuleCoverage {
-    pub id: String,
-    /// `ran` or `skipped`.
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Coverage {
-    pub rules: Vec<RuleCoverage>,
-    /// Parsed inputs that no rule that ran reads.
-    pub unused_inputs: Vec<String>,
-}
+use crate::model::{Coverage, RuleCoverage};
 
 /// What a rule reads: input kinds (any of them), described for a person.
 struct Needs {

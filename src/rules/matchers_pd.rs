@@ -317,8 +317,7 @@ fn input_horizons(ctx: &EvalCtx<'_>) -> BTreeMap<crate::model::InputId, DateTime
     let last = ctx
         .inputs
         .iter()
-        .enumerate()
-        .filter_map(|(i, m)| m.last_time.map(|t| (crate::model::InputId(i), t)));
+        .filter_map(|(&i, m)| m.last_time.map(|t| (i, t)));
     let kept = ctx
         .facts
         .events
@@ -1282,14 +1281,17 @@ operator-field = "operator"
         rs.rules[0].group(set).unwrap()
     }
 
-    fn meta() -> Vec<InputMeta> {
-        vec![InputMeta {
-            kind: Kind::PdLog,
-            node: Some("10.0.1.1:2379".into()),
-            path: "pd.log".into(),
-            store: None,
-            last_time: None,
-        }]
+    fn meta() -> BTreeMap<crate::model::InputId, InputMeta> {
+        BTreeMap::from([(
+            crate::model::InputId(0),
+            InputMeta {
+                kind: Kind::PdLog,
+                node: Some("10.0.1.1:2379".into()),
+                path: "pd.log".into(),
+                store: None,
+                last_time: None,
+            },
+        )])
     }
 
     const OP: &str = "\"merge-region {merge: region 5 to 6} (kind:leader,region,merge, region:5(2,3), createAt:2024-01-01 00:00:00 +0000 UTC, startAt:0001-01-01 00:00:00 +0000 UTC, currentStep:0, steps:[transfer leader from store 1 to store 2, merge region 5 into region 6])\"";
@@ -1335,7 +1337,7 @@ min = 1
             facts: &facts,
             inputs: &inputs,
         };
-        assert!(rs.evaluate(&ctx).is_empty());
+        assert!(rs.evaluate_ctx(&ctx).is_empty());
         facts
             .events
             .push(ev(3, "2024-01-01T00:30:00+00:00", "other", &[], vec![]));
@@ -1343,7 +1345,7 @@ min = 1
             facts: &facts,
             inputs: &inputs,
         };
-        let f = rs.evaluate(&ctx);
+        let f = rs.evaluate_ctx(&ctx);
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].title,
@@ -1363,7 +1365,7 @@ min = 1
             facts: &facts,
             inputs: &inputs,
         };
-        assert!(rs.evaluate(&ctx).is_empty());
+        assert!(rs.evaluate_ctx(&ctx).is_empty());
     }
 
     #[test]
@@ -1397,7 +1399,7 @@ min = 1
             facts: &facts,
             inputs: &inputs,
         };
-        assert!(rs.evaluate(&ctx).is_empty());
+        assert!(rs.evaluate_ctx(&ctx).is_empty());
     }
 
     #[test]
@@ -1433,7 +1435,7 @@ min = 1
             inputs: &inputs,
         };
         // Region 6 never had an add line here, so region 5 is still open when it times out.
-        assert_eq!(rs.evaluate(&ctx).len(), 1);
+        assert_eq!(rs.evaluate_ctx(&ctx).len(), 1);
         let mut facts = Facts::default();
         facts.events.push(ev(
             1,
@@ -1460,7 +1462,7 @@ min = 1
             facts: &facts,
             inputs: &inputs,
         };
-        assert!(rs.evaluate(&ctx).is_empty());
+        assert!(rs.evaluate_ctx(&ctx).is_empty());
     }
 
     #[test]
@@ -1513,7 +1515,7 @@ window = "1m"
             facts: &facts,
             inputs: &inputs,
         };
-        let f = rs.evaluate(&ctx);
+        let f = rs.evaluate_ctx(&ctx);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].title, "9");
     }
@@ -1592,7 +1594,7 @@ fix = "align at {pd}"
             facts: &facts,
             inputs: &inputs,
         };
-        let f = rs.evaluate(&ctx);
+        let f = rs.evaluate_ctx(&ctx);
         // no-leader rose 500 in the first 10 minutes: without a known start it counts.
         let names: Vec<&str> = f.iter().map(|x| x.title.as_str()).collect();
         assert_eq!(names, vec!["adj-disallow-merge", "no-leader"]);
@@ -1610,7 +1612,7 @@ fix = "align at {pd}"
             facts: &facts,
             inputs: &inputs,
         };
-        let f = rs.evaluate(&ctx);
+        let f = rs.evaluate_ctx(&ctx);
         let names: Vec<&str> = f.iter().map(|x| x.title.as_str()).collect();
         assert_eq!(names, vec!["adj-disallow-merge"]);
     }

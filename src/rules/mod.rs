@@ -5,6 +5,7 @@ mod builtin;
 mod builtin_crdb;
 mod builtin_pd;
 pub mod coverage;
+pub mod notes;
 
 mod matchers;
 mod matchers_pd;
@@ -169,17 +170,17 @@ pub struct InputMeta {
 /// Everything a matcher may read.
 pub struct EvalCtx<'a> {
     pub facts: &'a Facts,
-    pub inputs: &'a [InputMeta],
+    pub inputs: &'a BTreeMap<InputId, InputMeta>,
 }
 
 impl EvalCtx<'_> {
     pub fn input(&self, id: InputId) -> Option<&InputMeta> {
-        self.inputs.get(id.0)
+        self.inputs.get(&id)
     }
 
     /// Whether the bundle holds a full `pd-ctl store` list (not only single stores).
     pub fn has_store_list(&self) -> bool {
-        self.inputs.iter().any(|m| m.kind == Kind::PdctlStores)
+        self.inputs.values().any(|m| m.kind == Kind::PdctlStores)
     }
 
     /// Node name of an input, or its path when the node is unknown.
@@ -400,8 +401,44 @@ impl RuleSet {
         self.rules.iter().find(|r| r.spec.id == id)
     }
 
-    /// Runs every rule and renders the findings, sorted as the report contract says.
-    pub fn evaluate(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
+    /// Runs every rule over an analysis's facts and renders the findings, sorted as the
+    /// report contract says.
+    pub fn evaluate(&self, a: &crate::model::Analysis) -> Vec<Finding> {
+        // Store id <-> address, learnt from pd-ctl, so that a log finding names its store.
+        let store_by_addr: BTreeMap<&str, u64> = a
+            .facts
+            .latest_stores()
+            .into_iter()
+            .filter_map(|s| Some((s.address.as_deref()?, s.id.0)))
+            .collect();
+        let metas: BTreeMap<InputId, InputMeta> = a
+            .inputs
+            .iter()
+            .map(|r| {
+                let meta = InputMeta {
+                    kind: r.kind,
+                    node: r.node.clone(),
+                    path: r.path.clone(),
+                    store: r
+                        .node
+                        .as_deref()
+                        .and_then(|n| store_by_addr.get(n).copied())
+                        .filter(|_| r.kind == Kind::TikvLog || r.kind == Kind::TiflashLog),
+                    last_time: r
+                        .last_time
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+                };
+                (r.id, meta)
+            })
+            .collect();
+        self.evaluate_ctx(&EvalCtx {
+            facts: &a.facts,
+            inputs: &metas,
+        })
+    }
+
+    pub(crate) fn evaluate_ctx(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         for rule in &self.rules {
             let hits = match &rule.spec.matcher {
@@ -580,10 +617,17 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
     entities.normalise();
     // Matchers order evidence by importance; keep that order, drop repeats.
     let mut seen = std::collections::BTreeSet::new();
+    // Dump evidence quotes the line the parser kept; log events carry their own excerpt.
     let evidence: Vec<EvidenceRef> = hit
         .evidence
         .into_iter()
         .filter(|e| seen.insert(e.loc))
+        .map(|mut e| {
+            if e.excerpt.is_none() {
+                e.excerpt = Some(facts.lines.get(e.loc).unwrap_or_default().to_string());
+            }
+            e
+        })
         .collect();
     Finding {
         rule: rule.spec.id.clone(),
@@ -666,15 +710,18 @@ kind = "config-check"
 any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
 "#;
         let rs = RuleSet::from_specs(vec![parse_rule("t.toml", rule).unwrap()]).unwrap();
-        let inputs = [InputMeta {
-            kind: Kind::PdctlConfig,
-            node: None,
-            path: "config.json".into(),
-            store: None,
-            last_time: None,
-        }];
+        let inputs = BTreeMap::from([(
+            InputId(0),
+            InputMeta {
+                kind: Kind::PdctlConfig,
+                node: None,
+                path: "config.json".into(),
+                store: None,
+                last_time: None,
+            },
+        )]);
         let off = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": 0}));
-        let f = rs.evaluate(&EvalCtx {
+        let f = rs.evaluate_ctx(&EvalCtx {
             facts: &off,
             inputs: &inputs,
         });
@@ -682,7 +729,7 @@ any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
         assert_eq!(f[0].title, "schedule.merge-schedule-limit is 0");
         assert_eq!(f[0].evidence[0].loc.line, 3);
         let on = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": "8"}));
-        let f = rs.evaluate(&EvalCtx {
+        let f = rs.evaluate_ctx(&EvalCtx {
             facts: &on,
             inputs: &inputs,
         });

@@ -3,7 +3,7 @@
 
 use super::spec::Expect;
 use super::{RuleSet, Severity};
-use crate::analyze::{Options, analyze};
+use crate::{Options, analyze};
 use std::path::{Component, Path, PathBuf};
 
 /// The result of one rule test.

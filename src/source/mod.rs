@@ -3,9 +3,11 @@
 
 pub mod archive;
 mod node;
+pub mod rotation;
 
 pub use node::node_from_path;
 
+use crate::model::InputId;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,9 +15,29 @@ use std::path::{Path, PathBuf};
 /// One file to analyse, before it is read.
 #[derive(Clone, Debug)]
 pub struct Source {
+    /// Given here, once: archive members get `InputId::new(source, ordinal)` from it.
+    pub id: InputId,
     /// Path as shown in reports: relative to the PATH argument it came from.
     pub display: String,
     pub origin: Origin,
+}
+
+impl Source {
+    fn new(display: String, origin: Origin) -> Source {
+        Source {
+            id: InputId::default(),
+            display,
+            origin,
+        }
+    }
+
+    /// The size of a plain file (0 for stdin and unreadable sources).
+    pub fn len(&self) -> u64 {
+        match &self.origin {
+            Origin::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -48,10 +70,7 @@ pub fn discover(args: &[PathBuf]) -> Vec<Source> {
     let multi = args.len() > 1;
     for arg in args {
         if arg.as_os_str() == "-" {
-            out.push(Source {
-                display: "<stdin>".into(),
-                origin: Origin::Stdin,
-            });
+            out.push(Source::new("<stdin>".into(), Origin::Stdin));
             continue;
         }
         let shown = arg.to_string_lossy().trim_end_matches('/').to_string();
@@ -65,21 +84,18 @@ pub fn discover(args: &[PathBuf]) -> Vec<Source> {
                 let before = out.len();
                 walk(arg, &prefix, &mut out);
                 if out.len() == before {
-                    out.push(Source {
-                        display: shown.clone(),
-                        origin: Origin::Unreadable("directory holds no readable file".into()),
-                    });
+                    out.push(Source::new(
+                        shown.clone(),
+                        Origin::Unreadable("directory holds no readable file".into()),
+                    ));
                 }
             }
-            Ok(_) => out.push(Source {
-                display: shown,
-                origin: Origin::File(arg.clone()),
-            }),
-            Err(e) => out.push(Source {
-                display: shown,
-                origin: Origin::Unreadable(io_reason(&e)),
-            }),
+            Ok(_) => out.push(Source::new(shown, Origin::File(arg.clone()))),
+            Err(e) => out.push(Source::new(shown, Origin::Unreadable(io_reason(&e)))),
         }
+    }
+    for (i, s) in out.iter_mut().enumerate() {
+        s.id = InputId::new(i, 0);
     }
     out
 }
@@ -96,10 +112,10 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
-            out.push(Source {
-                display: prefix.trim_end_matches('/').to_string(),
-                origin: Origin::Unreadable(format!("cannot list directory: {}", io_reason(&e))),
-            });
+            out.push(Source::new(
+                prefix.trim_end_matches('/').to_string(),
+                Origin::Unreadable(format!("cannot list directory: {}", io_reason(&e))),
+            ));
             return;
         }
     };
@@ -118,21 +134,15 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
             walk(&path, &format!("{display}/"), out);
         } else if lm.file_type().is_symlink() {
             match fs::metadata(&path) {
-                Ok(m) if m.is_file() => out.push(Source {
-                    display,
-                    origin: Origin::File(path),
-                }),
+                Ok(m) if m.is_file() => out.push(Source::new(display, Origin::File(path))),
                 Ok(_) => {}
-                Err(e) => out.push(Source {
+                Err(e) => out.push(Source::new(
                     display,
-                    origin: Origin::Unreadable(format!("broken link: {}", io_reason(&e))),
-                }),
+                    Origin::Unreadable(format!("broken link: {}", io_reason(&e))),
+                )),
             }
         } else if lm.is_file() {
-            out.push(Source {
-                display,
-                origin: Origin::File(path),
-            });
+            out.push(Source::new(display, Origin::File(path)));
         }
     }
 }

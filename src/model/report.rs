@@ -1,0 +1,60 @@
+//! One analysis as every output format reads it: the inputs and what became of them, the
+//! facts, the findings, notes and rule coverage.
+
+use super::{Facts, Finding, InputId, InputReport, Status};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Whether a rule could run on this bundle (`--coverage`).
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleCoverage {
+    pub id: String,
+    /// `ran` or `skipped`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    pub rules: Vec<RuleCoverage>,
+    /// Parsed inputs that no rule that ran reads.
+    pub unused_inputs: Vec<String>,
+}
+
+pub struct Analysis {
+    /// Every input, sorted by path.
+    pub inputs: Vec<InputReport>,
+    index: BTreeMap<InputId, usize>,
+    pub facts: Facts,
+    pub findings: Vec<Finding>,
+    /// Notes about assumptions and near-misses, shown under the findings.
+    pub notes: Vec<String>,
+    /// Which rules could run (`--coverage`).
+    pub coverage: Option<Coverage>,
+}
+
+impl Analysis {
+    pub fn new(mut inputs: Vec<InputReport>, facts: Facts) -> Analysis {
+        inputs.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        let index = inputs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        Analysis {
+            inputs,
+            index,
+            facts,
+            findings: Vec::new(),
+            notes: Vec::new(),
+            coverage: None,
+        }
+    }
+
+    /// The report of an input by its id.
+    pub fn input(&self, id: InputId) -> Option<&InputReport> {
+        self.inputs.get(*self.index.get(&id)?)
+    }
+
+    /// True when nothing at all could be analysed (exit code 2).
+    pub fn nothing_analysed(&self) -> bool {
+        !self.inputs.iter().any(|i| i.status == Status::Parsed)
+    }
+}
