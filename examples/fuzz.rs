@@ -31,7 +31,8 @@
 use kvtriage::model::Analysis;
 use kvtriage::model::Kind;
 use kvtriage::model::{InputId, Level, Location};
-use kvtriage::parse::detect::{self, SNIFF_BYTES, Sniffed};
+use kvtriage::parse::Format;
+use kvtriage::parse::detect::{self, Detected, SNIFF_BYTES};
 use kvtriage::parse::operator::{self, Operator};
 use kvtriage::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use kvtriage::parse::{
@@ -538,7 +539,7 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                     Entry::Member(m) => {
                         s.add(1);
                         let head = &m.data[..m.data.len().min(SNIFF_BYTES)];
-                        s.text(&format!("{:?}", detect::sniff(&m.path, head)));
+                        s.text(&format!("{:?}", detect::detect(&m.path, head)));
                     }
                     Entry::Problem(p) => {
                         s.add(if p.status == ProblemStatus::Skipped {
@@ -565,9 +566,9 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             ];
             let name = names[(h % names.len() as u64) as usize];
             let head = &data[..data.len().min(SNIFF_BYTES)];
-            let s = detect::sniff(name, head);
-            assert_eq!(s, detect::sniff(name, head), "sniff is not deterministic");
-            if let Sniffed::Log(_, format) = &s {
+            let s = detect::detect(name, head);
+            assert_eq!(s, detect::detect(name, head), "sniff is not deterministic");
+            if let Detected::Found(Format::Log(format), _) = &s {
                 let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
                 assert!(
                     raw_lines(body).any(|l| format.is_head(l)),

@@ -74,7 +74,7 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         .flat_map_iter(|s| {
             let out = parse::read::read_source(s, &ctx);
             if let Some(b) = &bar {
-                b.inc(s.len());
+                b.inc(s.file_size());
             }
             out
         })
@@ -110,7 +110,7 @@ fn progress_bar(wanted: bool, sources: &[source::Source]) -> Option<indicatif::P
     if !wanted {
         return None;
     }
-    let total: u64 = sources.iter().map(source::Source::len).sum();
+    let total: u64 = sources.iter().map(source::Source::file_size).sum();
     if total < PROGRESS_MIN_BYTES {
         return None;
     }

@@ -9,7 +9,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use kvtriage::model::Status;
 use kvtriage::model::{InputId, Level};
-use kvtriage::parse::detect::{Sniffed, sniff};
+use kvtriage::parse::Format;
+use kvtriage::parse::detect::{Detected, detect};
 use kvtriage::parse::scan::{self, LogFormat, NeedleGroup, Prefilter, ScanCtx, ScanOutput};
 use kvtriage::parse::{crdb_log, crdb_table, jsonlog, legacy, pdctl, unified};
 use kvtriage::report;
@@ -1482,8 +1483,8 @@ fn logs_of_heads_sniff_as_their_format() {
                     data.push('\n');
                 }
             }
-            match sniff("x.log", data.as_bytes()) {
-                Sniffed::Log(_, got) => prop_assert_eq!(got, format),
+            match detect("x.log", data.as_bytes()) {
+                Detected::Found(Format::Log(got), _) => prop_assert_eq!(got, format),
                 other => prop_assert!(false, "sniffed {:?}", other),
             }
             Ok(())

@@ -190,4 +190,10 @@ impl InputReport {
         self.status = status;
         self.reason = Some(reason.into());
     }
+
+    /// A problem that did not stop the input from being read (a cut document, a line that
+    /// is not a known record): the status stays, the reason says it.
+    pub fn note_problem(&mut self, reason: impl Into<String>) {
+        self.reason = Some(reason.into());
+    }
 }

@@ -1,6 +1,8 @@
-//! Deciding an input's kind from its first bytes. The file name is only a tie-breaker
-//! (`pd.log` vs `tidb.log` when both would be Go logs).
+//! Deciding an input's format and kind from its first bytes, once. The file name is only a
+//! tie-breaker (`pd.log` vs `tidb.log` when both would be Go logs).
 
+use super::Format;
+use super::error::InputError;
 use crate::model::Kind;
 use crate::parse::scan::LogFormat;
 use crate::parse::{crdb_log, jsonlog, legacy, unified};
@@ -9,11 +11,17 @@ use crate::parse::{crdb_log, jsonlog, legacy, unified};
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sniffed {
-    Log(Kind, LogFormat),
-    Data(Kind),
-    /// Not analysable, with the reason shown to the user.
-    Skip(String),
+pub enum Detected {
+    /// The parser to use and what the input is.
+    Found(Format, Kind),
+    /// Not analysable, and why.
+    Skip(InputError),
+}
+
+impl Detected {
+    fn data(kind: Kind) -> Detected {
+        Detected::Found(Format::for_dump(kind), kind)
+    }
 }
 
 /// Magic numbers of compressed or archive files.
@@ -54,15 +62,15 @@ fn lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
 }
 
-pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
+pub fn detect(name: &str, head: &[u8]) -> Detected {
     if head.is_empty() {
-        return Sniffed::Skip("empty file".into());
+        return Detected::Skip(InputError::Empty);
     }
     if let Some(m) = compressed_magic(head) {
-        return Sniffed::Skip(format!("{m} data: this compression is not supported"));
+        return Detected::Skip(InputError::Compression(m));
     }
     if is_binary(head) {
-        return Sniffed::Skip("binary file".into());
+        return Detected::Skip(InputError::Binary);
     }
     // Drop a UTF-8 BOM.
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
@@ -106,26 +114,26 @@ pub fn sniff(name: &str, head: &[u8]) -> Sniffed {
         } else {
             tidb_family_kind(&name_l, head)
         };
-        return Sniffed::Log(kind, format);
+        return Detected::Found(Format::Log(format), kind);
     }
 
     let text = String::from_utf8_lossy(head);
     if crate::parse::goroutines::looks_like_dump(&text) {
-        return Sniffed::Data(Kind::CrdbGoroutines);
+        return Detected::data(Kind::CrdbGoroutines);
     }
     if let Some(k) = crdb_table_kind(&text) {
-        return Sniffed::Data(k);
+        return Detected::data(k);
     }
     if let Some(k) = json_kind(&text) {
-        return Sniffed::Data(k);
+        return Detected::data(k);
     }
     if is_prometheus_text(&text) {
-        return Sniffed::Data(Kind::PrometheusText);
+        return Detected::data(Kind::PrometheusText);
     }
     if text.contains("Failed! [") || text.contains("cannot build operator") {
-        return Sniffed::Data(Kind::PdctlTranscript);
+        return Detected::data(Kind::PdctlTranscript);
     }
-    Sniffed::Skip("no known log or dump format in the first 64 KiB".into())
+    Detected::Skip(InputError::UnknownFormat)
 }
 
 /// TiKV writes Rust sources, PD/TiDB Go sources, TiFlash C++ sources; TiFlash's proxy writes
@@ -297,41 +305,41 @@ mod tests {
     fn logs_by_content() {
         let tikv = b"[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"KvService::batch_raft send response fail\"] [err=RemoteStopped]\n";
         assert_eq!(
-            sniff("x", tikv),
-            Sniffed::Log(Kind::TikvLog, LogFormat::Unified)
+            detect("x", tikv),
+            Detected::Found(Format::Log(LogFormat::Unified), Kind::TikvLog)
         );
         let pd = b"[2024/07/22 20:03:04.264 +08:00] [INFO] [operator_controller.go:620] [\"send schedule command\"] [region-id=1]\n";
         assert_eq!(
-            sniff("output.txt", pd),
-            Sniffed::Log(Kind::PdLog, LogFormat::Unified)
+            detect("output.txt", pd),
+            Detected::Found(Format::Log(LogFormat::Unified), Kind::PdLog)
         );
         let old = b"2018/03/16 09:30:27.997 tikv-server.rs:121: [INFO] start prometheus client\n";
         assert_eq!(
-            sniff("x", old),
-            Sniffed::Log(Kind::TikvLog, LogFormat::Legacy)
+            detect("x", old),
+            Detected::Found(Format::Log(LogFormat::Legacy), Kind::TikvLog)
         );
         let crdb = "I220202 20:51:24.672435 2867 1@server/drain.go:210 ⋮ [n1,server drain process] 320  drain remaining: 0\n";
         assert_eq!(
-            sniff("x", crdb.as_bytes()),
-            Sniffed::Log(Kind::CrdbLog, LogFormat::Crdb)
+            detect("x", crdb.as_bytes()),
+            Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog)
         );
     }
 
     #[test]
     fn dumps_by_content() {
         let s = b"$ tiup ctl:v5.2.1 pd -u http://pd-ip:2379 region store 5\n{ \"count\": 1, \"regions\": [ { \"id\": 434317, \"peers\": [] } ] }\n";
-        assert_eq!(sniff("output.txt", s), Sniffed::Data(Kind::PdctlRegions));
+        assert_eq!(detect("output.txt", s), Detected::data(Kind::PdctlRegions));
         let s = b"{ \"store\": { \"id\": 5, \"state_name\": \"Offline\" }, \"status\": {} }";
-        assert_eq!(sniff("a", s), Sniffed::Data(Kind::PdctlStore));
+        assert_eq!(detect("a", s), Detected::data(Kind::PdctlStore));
     }
 
     #[test]
     fn skips() {
-        assert_eq!(sniff("a", b""), Sniffed::Skip("empty file".into()));
+        assert_eq!(detect("a", b""), Detected::Skip(InputError::Empty));
         assert_eq!(
-            sniff("a", b"\x00\x01\x02"),
-            Sniffed::Skip("binary file".into())
+            detect("a", b"\x00\x01\x02"),
+            Detected::Skip(InputError::Binary)
         );
-        assert!(matches!(sniff("a", b"hello world\n"), Sniffed::Skip(_)));
+        assert!(matches!(detect("a", b"hello world\n"), Detected::Skip(_)));
     }
 }

@@ -1,11 +1,34 @@
 //! Non-log inputs: pd-ctl / PD API JSON and pasted sessions, CockroachDB CLI tables and
 //! goroutine dumps, metrics, unsafe-recovery and operator listings.
 
+use super::Format;
+use super::error::InputError;
 use super::scan::Prefilter;
-use crate::model::{Component, Facts, InputId, InputReport, Kind, Location, Status, Version};
+use crate::model::{Component, Facts, InputId, InputReport, Kind, Location, Version};
 
-/// Parses a dump of a detected kind into the input's facts and fills its report.
-pub fn parse(
+/// A detected dump, its text in hand.
+pub struct Dump<'a> {
+    pub format: Format,
+    pub kind: Kind,
+    pub text: &'a str,
+    pub id: InputId,
+}
+
+impl Dump<'_> {
+    /// Parses the dump into the input's facts and fills its report.
+    pub fn parse(&self, prefilter: &Prefilter, report: &mut InputReport, facts: &mut Facts) {
+        let Dump {
+            format,
+            kind,
+            text,
+            id,
+        } = *self;
+        parse(format, kind, text, id, prefilter, report, facts);
+    }
+}
+
+fn parse(
+    format: Format,
     kind: Kind,
     text: &str,
     id: InputId,
@@ -14,17 +37,17 @@ pub fn parse(
     facts: &mut Facts,
 ) {
     let at = |line| Location { input: id, line };
-    match kind {
-        k if k.is_pdctl() && !matches!(k, Kind::PdUnsafeRecovery | Kind::PdctlOperators) => {
+    match format {
+        Format::Pdctl => {
             let out = super::pdctl::parse(text, id);
             report.records = Some(out.records + out.answers.len() as u64);
-            if let Some(problem) = out.problem {
-                if out.records == 0 {
-                    report.status = Status::Failed;
+            match out.problem {
+                Some(p) if out.records == 0 => fail(report, InputError::Unreadable(p)),
+                Some(p) => report.note_problem(p),
+                None if out.records == 0 && out.answers.is_empty() => {
+                    fail(report, InputError::NoDocument(kind))
                 }
-                report.reason = Some(problem);
-            } else if out.records == 0 && out.answers.is_empty() {
-                report.set_problem(Status::Failed, format!("no {kind} JSON document found"));
+                None => {}
             }
             for s in &out.stores {
                 if let Some(v) = s.version.as_deref().and_then(Version::parse)
@@ -47,7 +70,7 @@ pub fn parse(
             }
             facts.events = answers;
         }
-        Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput | Kind::CrdbGoroutines => {
+        Format::CrdbCli | Format::Goroutines => {
             let c = super::crdb_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
             for (comp, v, line) in c.versions {
@@ -55,10 +78,7 @@ pub fn parse(
             }
             facts.crdb = c.facts;
         }
-        Kind::PrometheusText
-        | Kind::PrometheusJson
-        | Kind::PdUnsafeRecovery
-        | Kind::PdctlOperators => {
+        Format::Metrics | Format::UnsafeRecovery | Format::OperatorList => {
             let c = super::sched_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
             for (comp, v, line) in c.versions {
@@ -66,10 +86,8 @@ pub fn parse(
             }
             facts.sched = c.facts;
         }
-        _ => report.set_problem(
-            Status::Skipped,
-            format!("{kind} is recognised but not analysed yet"),
-        ),
+        // Logs are scanned, never read as dumps.
+        Format::Log(_) => {}
     }
 }
 
@@ -82,14 +100,13 @@ fn apply_collected(
 ) {
     report.records = Some(records);
     report.unparsed_lines = unparsed;
-    if let Some(problem) = problem {
-        if records == 0 {
-            report.status = if problem.contains("not analysed yet") {
-                Status::Skipped
-            } else {
-                Status::Failed
-            };
-        }
-        report.reason = Some(problem);
+    match problem {
+        Some(p) if records == 0 => fail(report, InputError::Unreadable(p)),
+        Some(p) => report.note_problem(p),
+        None => {}
     }
+}
+
+fn fail(report: &mut InputReport, e: InputError) {
+    report.set_problem(e.status(), e.to_string());
 }

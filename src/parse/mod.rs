@@ -1,10 +1,12 @@
-//! One module per input format. Each turns bytes into facts of the model.
+//! One module per input format, behind a closed [`Format`]: [`detect`] decides an input's
+//! format and kind once from its first bytes, [`read`] parses it into the model's facts.
 
 pub mod crdb_input;
 pub mod crdb_log;
 pub mod crdb_table;
 pub mod detect;
 mod dump;
+pub mod error;
 pub mod goroutines;
 pub mod jsonlog;
 pub mod legacy;
@@ -18,7 +20,42 @@ pub mod time;
 pub mod unified;
 pub mod unsafe_recovery;
 
-use crate::model::{Component, Version};
+use crate::model::{Component, Kind, Version};
+use scan::LogFormat;
+
+/// Every format kvtriage reads; a new format is a new variant and a new module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A log, read line by line through the literal prefilter (unified, legacy 2.x, JSON,
+    /// CockroachDB crdb-v1/v2).
+    Log(LogFormat),
+    /// pd-ctl / PD API JSON, pasted pd-ctl sessions and their answers.
+    Pdctl,
+    /// `cockroach node status` / `node decommission` / drain output.
+    CrdbCli,
+    /// Go goroutine dumps of a CockroachDB node.
+    Goroutines,
+    /// Prometheus text exposition or API JSON.
+    Metrics,
+    /// `unsafe remove-failed-stores show` output.
+    UnsafeRecovery,
+    /// pd-ctl `operator show` / `operator check` output.
+    OperatorList,
+}
+
+impl Format {
+    /// The reader of a dump kind.
+    pub fn for_dump(kind: Kind) -> Format {
+        match kind {
+            Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput => Format::CrdbCli,
+            Kind::CrdbGoroutines => Format::Goroutines,
+            Kind::PrometheusText | Kind::PrometheusJson => Format::Metrics,
+            Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
+            Kind::PdctlOperators => Format::OperatorList,
+            _ => Format::Pdctl,
+        }
+    }
+}
 
 /// What reading one non-log input yields: its facts, counts for the report, a problem to
 /// show as the input's reason, and versions seen (with their 1-based lines).

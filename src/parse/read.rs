@@ -1,7 +1,9 @@
 //! Reading one source: a plain file (mapped), stdin, or an archive (members streamed), each
 //! input detected and parsed into its own facts under the id it was given at discovery.
 
-use super::detect::{SNIFF_BYTES, Sniffed, sniff};
+use super::Format;
+use super::detect::{Detected, SNIFF_BYTES, detect};
+use super::error::InputError;
 use super::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::model::{
     Component, Facts, InputId, InputReport, Kind, Level, Location, LogEvent, Status, Version,
@@ -32,10 +34,10 @@ pub struct ReadCtx<'a> {
 /// Cited dump lines keep this many characters.
 const EXCERPT_CHARS: usize = 300;
 
-fn failed(id: InputId, path: &str, bytes: u64, reason: String) -> Parsed {
+fn failed(id: InputId, path: &str, bytes: u64, error: InputError) -> Parsed {
     let mut report = InputReport::new(id, path, Kind::Unknown, source::node_from_path(path));
     report.bytes = bytes;
-    report.set_problem(Status::Failed, reason);
+    report.set_problem(error.status(), error.to_string());
     Parsed {
         report,
         facts: Facts::default(),
@@ -46,7 +48,7 @@ fn failed(id: InputId, path: &str, bytes: u64, reason: String) -> Parsed {
 pub fn read_source(src: &Source, ctx: &ReadCtx<'_>) -> Vec<Parsed> {
     let data = match source::read(src) {
         Ok(d) => d,
-        Err(reason) => return vec![failed(src.id, &src.display, 0, reason)],
+        Err(e) => return vec![failed(src.id, &src.display, 0, e.into())],
     };
     let container = archive::detect(&data[..data.len().min(SNIFF_BYTES)]);
     let Some(container) = container else {
@@ -109,6 +111,7 @@ pub fn read_source(src: &Source, ctx: &ReadCtx<'_>) -> Vec<Parsed> {
             let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
             archive::read_streaming_from(
                 &src.display,
+                container,
                 &mut reader,
                 ctx.limits,
                 &mut on_member,
@@ -118,6 +121,7 @@ pub fn read_source(src: &Source, ctx: &ReadCtx<'_>) -> Vec<Parsed> {
         None => {
             archive::read_streaming(
                 &src.display,
+                container,
                 &data,
                 ctx.limits,
                 &mut on_member,
@@ -130,8 +134,8 @@ pub fn read_source(src: &Source, ctx: &ReadCtx<'_>) -> Vec<Parsed> {
         out.push(failed(
             src.id,
             &src.display,
-            src.len(),
-            "archive holds no file".into(),
+            src.file_size(),
+            source::SourceError::EmptyArchive.into(),
         ));
     }
     out
@@ -143,17 +147,23 @@ fn parse_bytes(id: InputId, path: &str, data: &[u8], ctx: &ReadCtx<'_>) -> Parse
     let mut report = InputReport::new(id, path, Kind::Unknown, source::node_from_path(path));
     report.bytes = data.len() as u64;
     let mut facts = Facts::default();
-    match sniff(path, head) {
-        Sniffed::Skip(reason) => report.set_problem(Status::Skipped, reason),
-        Sniffed::Log(kind, format) => {
+    match detect(path, head) {
+        Detected::Skip(e) => report.set_problem(e.status(), e.to_string()),
+        Detected::Found(Format::Log(layout), kind) => {
             report.kind = kind;
-            let out = scan::scan_log(data, &scan_ctx(id, kind, format, ctx));
+            let out = scan::scan_log(data, &scan_ctx(id, kind, layout, ctx));
             take_log(&mut report, &mut facts, out, kind, ctx.version_group);
         }
-        Sniffed::Data(kind) => {
+        Detected::Found(format, kind) => {
             report.kind = kind;
             let text = String::from_utf8_lossy(data);
-            super::dump::parse(kind, &text, id, ctx.prefilter, &mut report, &mut facts);
+            let dump = super::dump::Dump {
+                format,
+                kind,
+                text: &text,
+                id,
+            };
+            dump.parse(ctx.prefilter, &mut report, &mut facts);
             keep_cited_lines(id, &text, &mut facts);
         }
     }
@@ -187,7 +197,8 @@ fn take_log(
     report.last_time = out.last_time.map(|t| t.to_rfc3339());
     facts.templates = out.templates;
     if out.records == 0 {
-        report.set_problem(Status::Failed, "no log entry could be parsed");
+        let e = InputError::NoLogEntry;
+        report.set_problem(e.status(), e.to_string());
     }
     if report.node.is_none() {
         report.node = node_from_content(kind, &out.events);
@@ -215,7 +226,7 @@ fn parse_stream(
 ) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     std::io::Read::take(&mut *src, SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    if let Sniffed::Log(kind, format) = sniff(path, &head) {
+    if let Detected::Found(Format::Log(format), kind) = detect(path, &head) {
         let mut report = InputReport::new(id, path, kind, source::node_from_path(path));
         let head_len = head.len() as u64;
         let mut counted = CountingReader { inner: src, n: 0 };

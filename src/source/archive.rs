@@ -166,7 +166,14 @@ pub enum Entry {
 /// `Failed` problem for `display`. Returns total decompressed bytes delivered (the sum of the
 /// delivered members' sizes). Never panics and never writes anything.
 pub fn read(display: &str, bytes: &[u8], limits: &Limits, sink: &mut dyn FnMut(Entry)) -> u64 {
-    read_inner(display, Input::Bytes(bytes), limits, None, sink)
+    read_inner(
+        display,
+        detect(bytes),
+        Input::Bytes(bytes),
+        limits,
+        None,
+        sink,
+    )
 }
 
 /// Reads a member from a stream; returning an error (or the stream's own error) fails it.
@@ -178,12 +185,21 @@ pub type MemberReader<'a> = dyn FnMut(&str, &mut dyn Read) -> io::Result<()> + '
 /// under the member's path.
 pub fn read_streaming(
     display: &str,
+    container: Container,
     bytes: &[u8],
     limits: &Limits,
     on_member: &mut MemberReader<'_>,
     sink: &mut dyn FnMut(Entry),
 ) -> u64 {
-    read_inner(display, Input::Bytes(bytes), limits, Some(on_member), sink)
+    let input = Input::Bytes(bytes);
+    read_inner(
+        display,
+        Some(container),
+        input,
+        limits,
+        Some(on_member),
+        sink,
+    )
 }
 
 /// Like [`read_streaming`] for a gzip, zstd or tar archive read from a stream (a file): the
@@ -192,12 +208,21 @@ pub fn read_streaming(
 /// callers map zips and use [`read_streaming`].
 pub fn read_streaming_from(
     display: &str,
+    container: Container,
     src: &mut dyn Read,
     limits: &Limits,
     on_member: &mut MemberReader<'_>,
     sink: &mut dyn FnMut(Entry),
 ) -> u64 {
-    read_inner(display, Input::Reader(src), limits, Some(on_member), sink)
+    let input = Input::Reader(src);
+    read_inner(
+        display,
+        Some(container),
+        input,
+        limits,
+        Some(on_member),
+        sink,
+    )
 }
 
 /// Where an archive comes from.
@@ -206,8 +231,10 @@ enum Input<'a> {
     Reader(&'a mut dyn Read),
 }
 
+/// `container` is what the caller's look at the first bytes found (`None`: not an archive).
 fn read_inner(
     display: &str,
+    container: Option<Container>,
     input: Input<'_>,
     limits: &Limits,
     stream: Option<&mut MemberReader<'_>>,
@@ -234,7 +261,7 @@ fn read_inner(
     let not_archive = "not an archive: no gzip, zstd, zip or tar signature";
     // An `Err(Abort)` here only means the walk was cut short; its problem was already reported.
     let _ = match input {
-        Input::Bytes(bytes) => match detect(bytes) {
+        Input::Bytes(bytes) => match container {
             None => {
                 walker.problem(display, ProblemStatus::Failed, not_archive.to_string());
                 Ok(())
@@ -250,9 +277,8 @@ fn read_inner(
                 Ok(())
             }
             Ok(head) => {
-                let kind = detect(&head);
                 let mut joined = Cursor::new(head).chain(src);
-                match kind {
+                match container {
                     None => {
                         walker.problem(display, ProblemStatus::Failed, not_archive.to_string());
                         Ok(())

@@ -2,9 +2,11 @@
 //! Knows nothing of formats.
 
 pub mod archive;
+mod error;
 mod node;
 pub mod rotation;
 
+pub use error::{IoFailure, SourceError};
 pub use node::node_from_path;
 
 use crate::model::InputId;
@@ -32,7 +34,7 @@ impl Source {
     }
 
     /// The size of a plain file (0 for stdin and unreadable sources).
-    pub fn len(&self) -> u64 {
+    pub fn file_size(&self) -> u64 {
         match &self.origin {
             Origin::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
             _ => 0,
@@ -45,7 +47,7 @@ pub enum Origin {
     File(PathBuf),
     Stdin,
     /// Could not even be listed (unreadable directory, broken link, missing path).
-    Unreadable(String),
+    Unreadable(SourceError),
 }
 
 /// The bytes of an input: mapped for plain files, owned for stdin and archive members.
@@ -86,12 +88,15 @@ pub fn discover(args: &[PathBuf]) -> Vec<Source> {
                 if out.len() == before {
                     out.push(Source::new(
                         shown.clone(),
-                        Origin::Unreadable("directory holds no readable file".into()),
+                        Origin::Unreadable(SourceError::EmptyDirectory),
                     ));
                 }
             }
             Ok(_) => out.push(Source::new(shown, Origin::File(arg.clone()))),
-            Err(e) => out.push(Source::new(shown, Origin::Unreadable(io_reason(&e)))),
+            Err(e) => out.push(Source::new(
+                shown,
+                Origin::Unreadable(SourceError::Path((&e).into())),
+            )),
         }
     }
     for (i, s) in out.iter_mut().enumerate() {
@@ -100,21 +105,13 @@ pub fn discover(args: &[PathBuf]) -> Vec<Source> {
     out
 }
 
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
             out.push(Source::new(
                 prefix.trim_end_matches('/').to_string(),
-                Origin::Unreadable(format!("cannot list directory: {}", io_reason(&e))),
+                Origin::Unreadable(SourceError::CannotList((&e).into())),
             ));
             return;
         }
@@ -138,7 +135,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
                 Ok(_) => {}
                 Err(e) => out.push(Source::new(
                     display,
-                    Origin::Unreadable(format!("broken link: {}", io_reason(&e))),
+                    Origin::Unreadable(SourceError::BrokenLink((&e).into())),
                 )),
             }
         } else if lm.is_file() {
@@ -148,7 +145,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Source>) {
 }
 
 /// Reads a source. Plain files are memory-mapped; stdin is read whole.
-pub fn read(source: &Source) -> Result<Data, String> {
+pub fn read(source: &Source) -> Result<Data, SourceError> {
     match &source.origin {
         Origin::Unreadable(r) => Err(r.clone()),
         Origin::Stdin => {
@@ -156,14 +153,14 @@ pub fn read(source: &Source) -> Result<Data, String> {
             std::io::stdin()
                 .lock()
                 .read_to_end(&mut v)
-                .map_err(|e| format!("cannot read stdin: {}", io_reason(&e)))?;
+                .map_err(|e| SourceError::Stdin((&e).into()))?;
             Ok(Data::Owned(v))
         }
         Origin::File(p) => {
-            let f = fs::File::open(p).map_err(|e| format!("cannot open: {}", io_reason(&e)))?;
+            let f = fs::File::open(p).map_err(|e| SourceError::Open((&e).into()))?;
             let len = f
                 .metadata()
-                .map_err(|e| format!("cannot stat: {}", io_reason(&e)))?
+                .map_err(|e| SourceError::Stat((&e).into()))?
                 .len();
             if len == 0 {
                 return Ok(Data::Owned(Vec::new()));
@@ -176,7 +173,7 @@ pub fn read(source: &Source) -> Result<Data, String> {
                     let mut v = Vec::with_capacity(len as usize);
                     let mut f = f;
                     f.read_to_end(&mut v)
-                        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+                        .map_err(|e| SourceError::Read((&e).into()))?;
                     Ok(Data::Owned(v))
                 }
             }

@@ -1,0 +1,41 @@
+//! Why an input was skipped or failed. The input's status comes from the variant.
+
+use crate::model::{Kind, Status};
+use crate::source::SourceError;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("empty file")]
+    Empty,
+    #[error("binary file")]
+    Binary,
+    #[error("{0} data: this compression is not supported")]
+    Compression(&'static str),
+    #[error("no known log or dump format in the first 64 KiB")]
+    UnknownFormat,
+    #[error("no log entry could be parsed")]
+    NoLogEntry,
+    #[error("no {0} JSON document found")]
+    NoDocument(Kind),
+    /// A reader found nothing it could use; its own reason (`no JSON object found`, ...).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl InputError {
+    /// Skipped: not an input kvtriage reads. Failed: it should have been, and could not be.
+    pub fn status(&self) -> Status {
+        match self {
+            InputError::Empty
+            | InputError::Binary
+            | InputError::Compression(_)
+            | InputError::UnknownFormat => Status::Skipped,
+            InputError::NoLogEntry
+            | InputError::NoDocument(_)
+            | InputError::Unreadable(_)
+            | InputError::Source(_) => Status::Failed,
+        }
+    }
+}
