@@ -484,37 +484,10 @@ fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
     match c {
         RulesCommand::List { format, dirs } => {
             let rules = load_with(&dirs, &[])?;
-            match format {
-                ListFormat::Json => {
-                    let v: Vec<_> = rules
-                        .rules
-                        .iter()
-                        .map(|r| {
-                            serde_json::json!({
-                                "id": r.spec.id,
-                                "severity": r.spec.severity,
-                                "title": r.spec.title,
-                                "matcher": matcher_kind(&r.spec.matcher),
-                                "origin": r.origin,
-                                "builtin": r.builtin,
-                                "references": r.spec.references,
-                            })
-                        })
-                        .collect();
-                    out = serde_json::to_string_pretty(&v)? + "\n";
-                }
-                ListFormat::Table => {
-                    for r in &rules.rules {
-                        out.push_str(&format!(
-                            "{:<48} {:<9} {:<16} {}\n",
-                            r.spec.id,
-                            r.spec.severity.as_str(),
-                            matcher_kind(&r.spec.matcher),
-                            first_sentence(r.spec.explain.as_deref().unwrap_or(&r.spec.title))
-                        ));
-                    }
-                }
-            }
+            out = match format {
+                ListFormat::Json => crate::rules::catalogue::list_json(&rules)?,
+                ListFormat::Table => crate::rules::catalogue::list_table(&rules),
+            };
         }
         RulesCommand::Needles { dirs } => {
             let rules = load_with(&dirs, &[])?;
@@ -569,137 +542,16 @@ fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Show { rule, dirs } => {
             let rules = load_with(&dirs, &[])?;
-            out = show_rule(&rules, &rule)?;
+            out = crate::rules::catalogue::show(&rules, &rule)?;
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(code)
 }
 
-/// A rule as a person reads it: what fires it, what it says, what to do, how it is tested.
-fn show_rule(rules: &RuleSet, id: &str) -> anyhow::Result<String> {
-    let Some(r) = rules.get(id) else {
-        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
-        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
-    };
-    let s = &r.spec;
-    let mut out = format!(
-        "{}  ({}, {}, from {})\n\nTitle:   {}\nSummary: {}\n",
-        s.id,
-        s.severity,
-        matcher_kind(&s.matcher),
-        if r.builtin {
-            "built-in rules"
-        } else {
-            r.origin.as_str()
-        },
-        s.title,
-        s.summary
-    );
-    if let Some(e) = &s.explain {
-        out.push_str(&format!("\n{}\n", e.trim()));
-    }
-    out.push_str(&format!(
-        "\nMatcher:\n{}",
-        indent(&matcher_toml(&s.matcher), "  ")
-    ));
-    if !s.remediation.is_empty() {
-        out.push_str("\nRemediation:\n");
-        out.push_str(&steps_text(&s.remediation));
-    }
-    if !s.test.is_empty() {
-        out.push_str("\nTest cases:\n");
-        for t in &s.test {
-            let files: Vec<&str> = t.input.iter().map(|i| i.path.as_str()).collect();
-            out.push_str(&format!(
-                "  {:?} {}: {}\n",
-                t.expect,
-                t.name,
-                files.join(", ")
-            ));
-        }
-    }
-    if !s.references.is_empty() {
-        out.push_str(&format!("\nReferences:\n  {}\n", s.references.join("\n  ")));
-    }
-    Ok(out)
-}
-
-/// Remediation steps as written in a rule file, numbered, with risk and version gate.
-fn steps_text(steps: &[crate::rules::spec::StepSpec]) -> String {
-    let mut out = String::new();
-    for (i, st) in steps.iter().enumerate() {
-        let risk = match st.risk {
-            crate::rules::Risk::ReadOnly => "read-only",
-            crate::rules::Risk::Reversible => "reversible",
-            crate::rules::Risk::DataLoss => "data-loss",
-        };
-        let gate = st
-            .when
-            .as_deref()
-            .map(|w| format!(" [when {w}]"))
-            .unwrap_or_default();
-        out.push_str(&format!("  {}. ({risk}){gate} {}\n", i + 1, st.text));
-        if let Some(c) = &st.command {
-            out.push_str(&format!("       $ {c}\n"));
-        }
-    }
-    out
-}
-
-fn indent(s: &str, pad: &str) -> String {
-    s.lines().map(|l| format!("{pad}{l}\n")).collect()
-}
-
-/// The matcher's parameters as TOML, as written in a rule file.
-fn matcher_toml(m: &crate::rules::spec::MatcherSpec) -> String {
-    use crate::rules::spec::MatcherSpec::*;
-    let dbg = match m {
-        LogPattern(x) => toml::to_string(x),
-        StoreState(x) => toml::to_string(x),
-        RegionCheck(x) => toml::to_string(x),
-        ConfigCheck(x) => toml::to_string(x),
-        Builtin(x) => toml::to_string(x),
-        LogSequence(t) | MetricThreshold(t) => toml::to_string(t),
-    }
-    .unwrap_or_default();
-    format!("kind = {:?}\n{dbg}", matcher_kind(m))
-}
-
-fn first_sentence(s: &str) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match s.find(". ") {
-        Some(p) => s[..=p].to_string(),
-        None => s,
-    }
-}
-
-fn matcher_kind(m: &crate::rules::spec::MatcherSpec) -> &'static str {
-    crate::rules::matcher_name(m)
-}
-
 fn cmd_explain(id: &str) -> anyhow::Result<u8> {
     let rules = RuleSet::builtin()?;
-    let Some(r) = rules.get(id) else {
-        let ids: Vec<&str> = rules.rules.iter().map(|r| r.spec.id.as_str()).collect();
-        anyhow::bail!("no rule {id:?}; known rules: {}", ids.join(", "));
-    };
-    let mut out = format!(
-        "{} ({})\n\n{}\n",
-        r.spec.id,
-        r.spec.severity,
-        r.spec.explain.as_deref().unwrap_or(&r.spec.title).trim()
-    );
-    if !r.spec.remediation.is_empty() {
-        out.push_str("\nRemediation (placeholders are filled from the bundle):\n");
-        out.push_str(&steps_text(&r.spec.remediation));
-    }
-    if !r.spec.references.is_empty() {
-        out.push_str(&format!(
-            "\nReferences:\n  {}\n",
-            r.spec.references.join("\n  ")
-        ));
-    }
+    let out = crate::rules::catalogue::explain(&rules, id)?;
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(exit::OK)
 }

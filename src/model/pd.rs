@@ -71,6 +71,10 @@ pub struct Store {
     pub leader_count: Option<u64>,
     pub last_heartbeat: Option<DateTime<FixedOffset>>,
     pub loc: Location,
+    /// It came in a listing of every store (`pd-ctl store`, PD API `/stores`), not in a
+    /// filtered answer (`store 5`, `store check offline`) or a cut copy: only such listings
+    /// can show that a store does not exist.
+    pub complete: bool,
 }
 
 impl Store {

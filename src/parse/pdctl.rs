@@ -231,18 +231,25 @@ fn pdctl_args(line: &str) -> Option<&str> {
         return (!rest.is_empty()).then_some(rest);
     }
     let t = line.trim_start_matches(['$', '>', ' ']);
-    let words: Vec<&str> = t.split_whitespace().collect();
+    // Words with their offsets, so the arguments are a slice of the line.
+    let words: Vec<(usize, &str)> = t
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - t.as_ptr() as usize, w))
+        .collect();
     let at = words
         .iter()
-        .position(|w| *w == "pd" || w.ends_with("pd-ctl") || w.ends_with("/ctl"))?;
+        .position(|(_, w)| *w == "pd" || w.ends_with("pd-ctl") || w.ends_with("/ctl"))?;
     let mut i = at + 1;
-    while i < words.len() && words[i].starts_with('-') {
-        // A flag and its value (`-u http://...`, `--pd ...`).
-        i += if words[i].contains('=') { 1 } else { 2 };
+    // `tiup ctl:v5.2.1 pd ...` and tiup's `Starting component ctl: .../ctl pd ...`.
+    if words.get(i).is_some_and(|(_, w)| *w == "pd") {
+        i += 1;
     }
-    let first = words.get(i)?;
-    let start = t.find(first)?;
-    Some(t[start..].trim())
+    while i < words.len() && words[i].1.starts_with('-') {
+        // A flag and its value (`-u http://...`, `--pd ...`).
+        i += if words[i].1.contains('=') { 1 } else { 2 };
+    }
+    let (start, _) = words.get(i)?;
+    Some(t[*start..].trim())
 }
 
 /// Region and store ids a pd-ctl command names, as event fields.
@@ -407,15 +414,19 @@ fn take_records(
     let Value::Object(m) = v else {
         return;
     };
+    // The command a pasted answer followed decides what it covers.
+    let command = out.last_command.take();
     if let Some(Value::Array(stores)) = m.get("stores") {
+        let complete = store_listing_is_complete(command.as_deref(), m, stores.len());
         let mut cursor = start;
         for s in stores {
             if let Value::Object(sm) = s
-                && let Some(st) = store_from(sm, text, cursor, end, input)
+                && let Some(mut st) = store_from(sm, text, cursor, end, input)
             {
                 cursor = text
                     .find_key_num("id", st.id.0, cursor, end)
                     .map_or(cursor, |p| p + 1);
+                st.complete = complete;
                 out.stores.push(st);
             }
         }
@@ -450,6 +461,27 @@ fn take_records(
             },
         });
     }
+}
+
+/// A store list covers every store when it answers a bare `store` (or no command is shown:
+/// a saved `pd-ctl store` or PD API `/stores` dump) and its `count` matches what it lists.
+/// `store <id>`, `store check <state>`, `store --state ...` answer for some stores only.
+fn store_listing_is_complete(command: Option<&str>, m: &Map<String, Value>, len: usize) -> bool {
+    let count_matches = match m.get("count").and_then(Value::as_u64) {
+        Some(c) => c as usize == len,
+        None => true,
+    };
+    let unfiltered = match command {
+        None => true,
+        Some(c) => {
+            let words: Vec<&str> = c.split_whitespace().collect();
+            // `store`, `store --jq ...` is still every store; a curl of /stores too.
+            words.first() == Some(&"store")
+                && words[1..].iter().all(|w| w.starts_with("--jq") || w.starts_with('-'))
+                && !c.contains("--state")
+        }
+    };
+    count_matches && unfiltered
 }
 
 pub fn is_config(m: &Map<String, Value>) -> bool {
@@ -553,6 +585,7 @@ fn store_from(
             input,
             line: text.line_of(line_off),
         },
+        complete: false,
     })
 }
 

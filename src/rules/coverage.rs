@@ -28,9 +28,52 @@ fn kinds_of(names: &Option<Vec<String>>) -> Vec<Kind> {
     }
 }
 
+/// The input kinds that feed a query's table.
+fn table_kinds(table: &str, inputs: &Option<Vec<String>>) -> Needs {
+    match table {
+        "events" => Needs {
+            kinds: kinds_of(inputs)
+                .into_iter()
+                .chain([Kind::PdctlTranscript, Kind::PdctlStores, Kind::PdctlStore])
+                .collect(),
+            what: "no log of the kinds it reads",
+        },
+        "stores" => Needs {
+            kinds: vec![Kind::PdctlStore, Kind::PdctlStores],
+            what: "no pd-ctl store dump (`pd-ctl store`)",
+        },
+        "regions" | "peers" => Needs {
+            kinds: vec![Kind::PdctlRegion, Kind::PdctlRegions],
+            what: "no pd-ctl region dump (`pd-ctl region store <id>` or `region <id>`)",
+        },
+        "configs" => Needs {
+            kinds: vec![Kind::PdctlConfig],
+            what: "no PD config (`pd-ctl config show`)",
+        },
+        "series" | "samples" => Needs {
+            kinds: vec![Kind::PrometheusText, Kind::PrometheusJson],
+            what: "no metrics dump (Prometheus text or API JSON)",
+        },
+        "templates" => Needs {
+            kinds: LOGS.to_vec(),
+            what: "no log",
+        },
+        _ => Needs {
+            kinds: Kind::ALL.to_vec(),
+            what: "none of the inputs it reads",
+        },
+    }
+}
+
 fn needs(rule: &Rule) -> Needs {
     let pdctl_answers = [Kind::PdctlTranscript];
-    match &rule.spec.matcher {
+    let Some(matcher) = &rule.spec.matcher else {
+        return match &rule.spec.query {
+            Some(q) => table_kinds(&q.from, &q.inputs),
+            None => table_kinds("", &None),
+        };
+    };
+    match matcher {
         MatcherSpec::LogPattern(lp) => Needs {
             kinds: kinds_of(&lp.inputs),
             what: "no log of the kinds it reads",

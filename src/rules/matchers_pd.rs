@@ -248,8 +248,8 @@ pub fn load(kind: &str, table: &toml::Table) -> Result<Vec<NeedleSet>, String> {
             }
             check_kinds(&s.inputs)?;
             for w in s.explain.values() {
-                super::template::check(&w.why)?;
-                super::template::check(&w.fix)?;
+                super::template::check(&w.why, &[])?;
+                super::template::check(&w.fix, &[])?;
             }
             let mut sets = Vec::new();
             if !s.start_needles.is_empty() {

@@ -4,8 +4,10 @@
 mod builtin;
 mod builtin_crdb;
 mod builtin_pd;
+pub mod catalogue;
 pub mod coverage;
 pub mod notes;
+pub mod query;
 
 mod matchers;
 mod matchers_pd;
@@ -129,6 +131,8 @@ pub struct Hit {
     pub evidence: Vec<EvidenceRef>,
     /// Overrides the rule's default severity (rules whose severity depends on evidence).
     pub severity: Option<Severity>,
+    /// Defaults the finding assumed, as the rule's params name them.
+    pub assumptions: Vec<String>,
 }
 
 impl Hit {
@@ -147,6 +151,7 @@ pub struct Rule {
     regex: Option<regex::Regex>,
     /// Prefilter group ids by needle-set name (`main` for log-pattern needles).
     groups: BTreeMap<String, u32>,
+    query: Option<query::Query>,
 }
 
 impl Rule {
@@ -155,17 +160,7 @@ impl Rule {
     }
 }
 
-/// Per-input facts the engine needs besides the model.
-#[derive(Clone, Debug)]
-pub struct InputMeta {
-    pub kind: Kind,
-    pub node: Option<String>,
-    pub path: String,
-    /// The TiKV store this input's node is, when a pd-ctl store list maps its address.
-    pub store: Option<u64>,
-    /// Time of a log's last entry: how far that log reaches.
-    pub last_time: Option<chrono::DateTime<chrono::FixedOffset>>,
-}
+pub use query::InputMeta;
 
 /// Everything a matcher may read.
 pub struct EvalCtx<'a> {
@@ -309,12 +304,23 @@ impl RuleSet {
             if !seen.insert(spec.id.clone()) {
                 return Err(err(format!("duplicate rule id \"{}\"", spec.id)));
             }
-            template::check(&spec.title).map_err(&err)?;
-            template::check(&spec.summary).map_err(&err)?;
+            let query = match spec.query.clone() {
+                Some(q) => Some(query::compile(q).map_err(&err)?),
+                None => None,
+            };
+            if query.is_none() && spec.matcher.is_none() {
+                return Err(err("a rule needs a [query]".into()));
+            }
+            let names = query
+                .as_ref()
+                .map(query::Query::template_names)
+                .unwrap_or_default();
+            template::check(&spec.title, &names).map_err(&err)?;
+            template::check(&spec.summary, &names).map_err(&err)?;
             for s in &spec.remediation {
-                template::check(&s.text).map_err(&err)?;
+                template::check(&s.text, &names).map_err(&err)?;
                 if let Some(c) = &s.command {
-                    template::check(c).map_err(&err)?;
+                    template::check(c, &names).map_err(&err)?;
                 }
                 if let Some(w) = &s.when {
                     parse_gate(w).ok_or_else(|| err(format!("bad version gate {w:?}")))?;
@@ -340,7 +346,14 @@ impl RuleSet {
                 Ok::<(), String>(())
             };
             let mut regex = None;
-            match &spec.matcher {
+            if let Some(q) = &query {
+                for (set, needles, kinds) in q.needle_sets() {
+                    add(&set, &needles, kinds.as_ref()).map_err(&err)?;
+                }
+            }
+            match spec.matcher.as_ref() {
+                None => {}
+                Some(m) => match m {
                 MatcherSpec::LogPattern(lp) => {
                     if lp.needles.is_empty() {
                         return Err(err("log-pattern needs at least one needle".into()));
@@ -371,12 +384,13 @@ impl RuleSet {
                     }
                 }
                 MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
-                    let kind = matcher_name(&spec.matcher);
+                    let kind = matcher_name(m);
                     for (set, needles, kinds) in matchers_pd::load(kind, t).map_err(&err)? {
                         add(&set, &needles, kinds.as_ref()).map_err(&err)?;
                     }
                 }
                 MatcherSpec::StoreState(_) | MatcherSpec::ConfigCheck(_) => {}
+                },
             }
             rules.push(Rule {
                 spec,
@@ -384,6 +398,7 @@ impl RuleSet {
                 origin,
                 regex,
                 groups: rule_groups,
+                query,
             });
         }
         Ok(RuleSet {
@@ -440,8 +455,18 @@ impl RuleSet {
 
     pub(crate) fn evaluate_ctx(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
+        let catalog = query::tables::Catalog::new(ctx.facts, ctx.inputs);
         for rule in &self.rules {
-            let hits = match &rule.spec.matcher {
+            if let Some(q) = &rule.query {
+                for hit in q.run(&catalog, &rule.groups) {
+                    out.push(render(rule, hit, ctx.facts));
+                }
+                continue;
+            }
+            let Some(matcher) = &rule.spec.matcher else {
+                continue;
+            };
+            let hits = match matcher {
                 MatcherSpec::LogPattern(lp) => {
                     matchers::log_pattern(rule, lp, rule.regex.as_ref(), ctx)
                 }
@@ -450,7 +475,7 @@ impl RuleSet {
                 MatcherSpec::ConfigCheck(s) => matchers::config_check(s, ctx),
                 MatcherSpec::Builtin(b) => builtin::run(&b.name, rule, ctx),
                 MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
-                    matchers_pd::run(matcher_name(&rule.spec.matcher), t, rule, ctx)
+                    matchers_pd::run(matcher_name(matcher), t, rule, ctx)
                 }
             };
             for hit in hits {

@@ -16,7 +16,12 @@ pub struct RuleSpec {
     /// Background for `kvtriage explain`.
     #[serde(default)]
     pub explain: Option<String>,
-    pub matcher: MatcherSpec,
+    /// The rule's logic as a query over the fact tables.
+    #[serde(default)]
+    pub query: Option<super::query::QuerySpec>,
+    /// Legacy matchers, until every rule is a query or a declared correlation.
+    #[serde(default)]
+    pub matcher: Option<MatcherSpec>,
     #[serde(default)]
     pub remediation: Vec<StepSpec>,
     /// The rule's own test cases, run by `kvtriage rules test`.

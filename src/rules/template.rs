@@ -63,9 +63,12 @@ fn names(t: &str) -> impl Iterator<Item = &str> {
         .filter_map(|p| p.split_once('}').map(|(n, _)| n))
 }
 
-pub fn check(t: &str) -> Result<(), String> {
+/// Checks a template's placeholders: the common ones and those the rule's query defines.
+pub fn check(t: &str, defined: &[String]) -> Result<(), String> {
     for n in names(t) {
-        let ok = is_known(n) || n.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        let ok = is_known(n)
+            || defined.iter().any(|d| d == n)
+            || n.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_'));
         if !ok {
             return Err(format!(
                 "unknown placeholder {{{n}}} in {t:?} (known: {})",
@@ -86,7 +89,7 @@ pub fn render(t: &str, vars: &BTreeMap<String, String>) -> Result<String, String
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         match after.split_once('}') {
-            Some((name, tail)) if is_known(name) => {
+            Some((name, tail)) if is_known(name) || vars.contains_key(name) => {
                 match vars.get(name) {
                     Some(v) => out.push_str(v),
                     None => {
@@ -124,7 +127,8 @@ mod tests {
         );
         assert!(render("region {region}", &v).is_err());
         assert_eq!(render("json {\"a\": 1}", &v).unwrap(), "json {\"a\": 1}");
-        assert!(check("{store} {bogus}").is_err());
-        assert!(check("{\"a\":1}").is_ok());
+        assert!(check("{store} {bogus}", &[]).is_err());
+        assert!(check("{store} {bogus}", &["bogus".to_string()]).is_ok());
+        assert!(check("{\"a\":1}", &[]).is_ok());
     }
 }
