@@ -327,57 +327,6 @@ pub fn parse(text: &str, input: InputId) -> RecoveryOutput {
     out
 }
 
-/// Numbers listed after a prefix in a details line (`Stores that have not reported to PD: 5,
-/// 6`), case-insensitive; empty when no line has the prefix.
-pub fn ids_after(lines: &[String], prefix: &str) -> Vec<u64> {
-    let p = prefix.to_ascii_lowercase();
-    for l in lines {
-        let ll = l.trim().to_ascii_lowercase();
-        if let Some(rest) = ll.strip_prefix(&p) {
-            return rest
-                .split(|c: char| !c.is_ascii_digit())
-                .filter_map(|n| n.parse().ok())
-                .collect();
-        }
-    }
-    Vec::new()
-}
-
-impl RecoveryStage {
-    /// `affected table ids: 64, 27`
-    pub fn affected_tables(&self) -> Vec<u64> {
-        ids_after(&self.details, "affected table ids:")
-    }
-
-    /// `affected meta regions: 1001`
-    pub fn affected_meta_regions(&self) -> Vec<u64> {
-        ids_after(&self.details, "affected meta regions:")
-    }
-
-    /// `Stores that have not reported to PD: 5, 6`
-    pub fn unreported_stores(&self) -> Vec<u64> {
-        ids_after(&self.details, "stores that have not reported to pd:")
-    }
-
-    /// `Stores that have not dispatched plan: 7`
-    pub fn undispatched_stores(&self) -> Vec<u64> {
-        ids_after(&self.details, "stores that have not dispatched plan:")
-    }
-
-    /// `failed stores 4, 5, 6` (collect report stage).
-    pub fn failed_stores(&self) -> Vec<u64> {
-        ids_after(&self.details, "failed stores")
-    }
-
-    /// `triggered by error: ...` (exit force leader after an error).
-    pub fn error_detail(&self) -> Option<&str> {
-        self.details.iter().find_map(|d| {
-            let l = d.to_ascii_lowercase();
-            l.starts_with("triggered by error:")
-                .then(|| d["triggered by error:".len()..].trim())
-        })
-    }
-}
 
 #[cfg(test)]
 mod tests {

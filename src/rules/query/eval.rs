@@ -57,6 +57,11 @@ pub const FUNCTIONS: &[&str] = &[
     "fixed",
     "is_default",
     "low_space",
+    "near",
+    "clusters",
+    "each",
+    "filter",
+    "strftime",
 ];
 
 /// Aggregates: over the rows of the current group (`count()`, `max(x)`), or over a table
@@ -356,6 +361,32 @@ impl<'a, 'c> Env<'a, 'c> {
                     _ => Value::Null,
                 };
             }
+            // each(list, expr): expr for every element, the element named `it`.
+            // filter(list, cond): the elements for which cond holds.
+            "each" | "filter" => {
+                let [list, body] = args else {
+                    return Value::Null;
+                };
+                let Value::List(items) = self.eval(list) else {
+                    return Value::List(Vec::new());
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let mut lets = self.lets.clone();
+                    lets.insert("it".to_string(), it.clone());
+                    let env = Env {
+                        lets: &lets,
+                        ..self.same()
+                    };
+                    let v = env.eval(body);
+                    if f == "each" {
+                        out.push(v);
+                    } else if v.truthy() {
+                        out.push(it);
+                    }
+                }
+                return Value::List(out);
+            }
             "coalesce" => {
                 return args
                     .iter()
@@ -585,11 +616,61 @@ impl<'a, 'c> Env<'a, 'c> {
                 }
                 _ => Value::Bool(false),
             },
+            // near(t, times, secs): some time in the list lies within secs of t.
+            "near" => match (v.first(), v.get(1), n(2)) {
+                (Some(Value::Time(t)), Some(Value::List(l)), Some(secs)) => {
+                    Value::Bool(l.iter().any(|x| match x {
+                        Value::Time(u) => ((*t - *u).num_milliseconds().abs() as f64) <= secs * 1000.0,
+                        _ => false,
+                    }))
+                }
+                _ => Value::Bool(false),
+            },
+            // clusters(times, gap): how many runs the times form, a new one after each gap
+            // longer than `gap` seconds.
+            "clusters" => match (v.first(), n(1)) {
+                (Some(Value::List(l)), Some(gap)) => {
+                    let mut ts: Vec<chrono::DateTime<chrono::FixedOffset>> = l
+                        .iter()
+                        .filter_map(|x| match x {
+                            Value::Time(t) => Some(*t),
+                            _ => None,
+                        })
+                        .collect();
+                    ts.sort();
+                    let runs = 1 + ts
+                        .windows(2)
+                        .filter(|w| (w[1] - w[0]).num_seconds() as f64 > gap)
+                        .count();
+                    Value::Num(runs as f64)
+                }
+                _ => Value::Num(0.0),
+            },
+            "strftime" => match (v.first(), s(1)) {
+                (Some(Value::Time(t)), Some(f)) => Value::Str(t.format(&f).to_string()),
+                _ => Value::Null,
+            },
             "rfc3339" => match v.first() {
                 Some(Value::Time(t)) => Value::Str(t.to_rfc3339()),
                 _ => Value::Null,
             },
             _ => Value::Null,
+        }
+    }
+
+    /// A copy of this scope (to change one field).
+    fn same(&self) -> Env<'a, 'c> {
+        Env {
+            cat: self.cat,
+            params: self.params,
+            sets: self.sets,
+            regexes: self.regexes,
+            row: self.row,
+            joined: self.joined,
+            extra: self.extra,
+            outer: self.outer,
+            group: self.group,
+            lets: self.lets,
         }
     }
 
@@ -708,10 +789,20 @@ fn aggregate(
                     Value::List(unique(l))
                 }
                 "map_of" => {
-                    // map_of(key): rows by key (the first row's value wins).
+                    // map_of([key, value]) (or map_of(key): a set); the first value wins.
                     let mut m = BTreeMap::new();
                     for v in vs {
-                        m.entry(v.key()).or_insert(Value::Bool(true));
+                        match v {
+                            Value::List(kv) if kv.len() == 2 => {
+                                let mut kv = kv.into_iter();
+                                if let (Some(k), Some(x)) = (kv.next(), kv.next()) {
+                                    m.entry(k.key()).or_insert(x);
+                                }
+                            }
+                            other => {
+                                m.entry(other.key()).or_insert(Value::Bool(true));
+                            }
+                        }
                     }
                     Value::Map(m)
                 }

@@ -48,6 +48,9 @@ pub struct QuerySpec {
     pub filter: Option<String>,
     #[serde(default)]
     pub join: Vec<JoinSpec>,
+    /// Rows in this order before they are grouped (stable; expressions, ascending).
+    #[serde(default)]
+    pub order_rows_by: Vec<String>,
     #[serde(default)]
     pub sequence: Option<SequenceSpec>,
     /// One finding per distinct key; absent: one per row; `[]`: one for all rows.
@@ -172,6 +175,7 @@ pub struct Query {
     given: Vec<(String, Expr)>,
     filter: Option<Expr>,
     joins: Vec<(JoinSpec, Expr)>,
+    order_rows_by: Vec<Expr>,
     sequence: Option<sequence::Sequence>,
     group_by: Option<Vec<Expr>>,
     lets: Vec<(String, Expr)>,
@@ -224,8 +228,9 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         )
     })?;
     let mut known: BTreeSet<String> = from_cols.iter().map(|c| c.to_string()).collect();
-    // A parameter's `valid` condition names the value read.
+    // A parameter's `valid` condition names the value read; `each` names its element.
     known.insert("value".to_string());
+    known.insert("it".to_string());
     let mut params = Vec::new();
     let mut param_names: BTreeSet<String> = BTreeSet::new();
     for (name, p) in &spec.params {
@@ -261,6 +266,11 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         known.insert(j.alias.clone());
         joins.push((j.clone(), parse_expr("join.on", &j.on)?));
     }
+    let order_rows_by = spec
+        .order_rows_by
+        .iter()
+        .map(|e| parse_expr("order-rows-by", e))
+        .collect::<Result<Vec<_>, _>>()?;
     let sequence = match &spec.sequence {
         Some(s) => {
             if spec.from != "events" {
@@ -343,6 +353,7 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         given,
         filter,
         joins,
+        order_rows_by,
         sequence,
         group_by,
         lets,
@@ -368,6 +379,7 @@ impl Query {
         v.extend(self.given.iter().map(|g| &g.1));
         v.extend(self.filter.iter());
         v.extend(self.joins.iter().map(|j| &j.1));
+        v.extend(self.order_rows_by.iter());
         v.extend(self.group_by.iter().flatten());
         v.extend(self.lets.iter().map(|l| &l.1));
         v.extend(self.having.iter());
@@ -540,6 +552,17 @@ impl Query {
                 }
             }
             rows = next;
+        }
+        if !self.order_rows_by.is_empty() {
+            let mut keyed: Vec<(Vec<Value>, GroupRow<'a>)> = rows
+                .into_iter()
+                .map(|r| {
+                    let env = env0.with_row_of(&r);
+                    (self.order_rows_by.iter().map(|e| env.eval(e)).collect(), r)
+                })
+                .collect();
+            keyed.sort_by(|a, b| Value::List(a.0.clone()).cmp_total(&Value::List(b.0.clone())));
+            rows = keyed.into_iter().map(|(_, r)| r).collect();
         }
         // Groups, in order of first appearance.
         let mut groups: Vec<(Vec<Value>, Vec<GroupRow<'a>>)> = Vec::new();

@@ -71,6 +71,13 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ),
     ("versions", &["component", "version", "loc"]),
     (
+        "stages",
+        &[
+            "stage", "info", "time", "failed_stores", "tables", "unreported_stores",
+            "undispatched_stores", "error", "is_stage", "report", "loc", "input",
+        ],
+    ),
+    (
         "templates",
         &[
             "template", "level", "count", "first", "last", "known", "node", "loc", "excerpt",
@@ -198,11 +205,12 @@ impl<'a> Catalog<'a> {
                 latest: last_region.get(&r.id.0) == Some(&i),
             })
             .collect();
-        // Series: per input, metric and label set, in first-appearance order.
+        // Series: per metric and label set (a bundle's several dumps of one series join), in
+        // first-appearance order.
         let mut series: Vec<SeriesRow<'a>> = Vec::new();
-        let mut index: BTreeMap<(InputId, &str, &[(String, String)]), usize> = BTreeMap::new();
+        let mut index: BTreeMap<(&str, &[(String, String)]), usize> = BTreeMap::new();
         for s in &facts.sched.samples {
-            let key = (s.loc.input, s.name.as_str(), s.labels.as_slice());
+            let key = (s.name.as_str(), s.labels.as_slice());
             let i = *index.entry(key).or_insert_with(|| {
                 series.push(SeriesRow {
                     name: &s.name,
@@ -214,9 +222,11 @@ impl<'a> Catalog<'a> {
             series[i].samples.push(s);
         }
         for s in &mut series {
-            // Stable: untimed samples keep their input order, first.
+            // Stable: untimed samples keep their input order, first; the same instant from
+            // two dump blocks is kept once.
             s.samples
                 .sort_by(|a, b| a.time.unwrap_or(f64::MIN).total_cmp(&b.time.unwrap_or(f64::MIN)));
+            s.samples.dedup_by(|a, b| a.time.is_some() && a.time == b.time);
         }
         let mut configs = Vec::new();
         for c in &facts.configs {
@@ -281,6 +291,14 @@ impl<'a> Catalog<'a> {
                 .flat_map(|(c, vs)| vs.iter().map(move |v| Row::Version(*c, v)))
                 .collect(),
             "templates" => self.facts.templates.iter().map(Row::Template).collect(),
+            "stages" => self
+                .facts
+                .sched
+                .recoveries
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| r.stages.iter().map(move |st| Row::Stage(i, st)))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -299,6 +317,8 @@ pub enum Row<'a> {
     Input(InputId, &'a InputMeta),
     Version(Component, &'a crate::model::SeenVersion),
     Template(&'a TemplateStat),
+    /// One stage of an `unsafe remove-failed-stores show` answer (`report` numbers it).
+    Stage(usize, &'a crate::model::sched::RecoveryStage),
 }
 
 fn num_u64(n: u64) -> Value {
@@ -351,6 +371,7 @@ impl<'a> Row<'a> {
             Row::Input(i, _) => *i,
             Row::Version(_, v) => v.loc.input,
             Row::Template(t) => t.sample.input,
+            Row::Stage(_, st) => st.loc.input,
         })
     }
 
@@ -498,6 +519,25 @@ impl<'a> Row<'a> {
                 "loc" => Value::Loc(v.loc),
                 _ => return None,
             },
+            (Row::Stage(i, st), c) => {
+                let ids = |v: Vec<u64>| Value::List(v.into_iter().map(num_u64).collect());
+                match c {
+                    "stage" => Value::Str(st.kind.name().to_string()),
+                    "info" => Value::Str(st.info.clone()),
+                    "time" => Value::opt_str(
+                        st.time.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()).as_deref(),
+                    ),
+                    "failed_stores" => ids(st.failed_stores()),
+                    "tables" => ids(st.affected_tables()),
+                    "unreported_stores" => ids(st.unreported_stores()),
+                    "undispatched_stores" => ids(st.undispatched_stores()),
+                    "error" => Value::opt_str(st.error_detail()),
+                    "is_stage" => Value::Bool(st.kind.is_stage()),
+                    "report" => Value::Num(*i as f64),
+                    "loc" => Value::Loc(st.loc),
+                    _ => return None,
+                }
+            }
             (Row::Template(t), c) => match c {
                 "template" => Value::Str(t.template.clone()),
                 "level" => Value::Str(t.level.as_str().to_string()),
