@@ -67,6 +67,8 @@ pub struct LogEvent {
     pub excerpt: String,
     /// Prefilter groups whose needles this line hit (sorted, unique).
     pub groups: Vec<u32>,
+    /// A PD operator the line names (its `operator` field), read once by the parser.
+    pub operator: Option<Box<super::operator::Operator>>,
 }
 
 impl LogEvent {
@@ -81,6 +83,7 @@ impl LogEvent {
             fields: Vec::new(),
             excerpt: String::new(),
             groups: Vec::new(),
+            operator: None,
         }
     }
 

@@ -11,7 +11,7 @@
 //! `region:ID(ver,confver)` without a space. Quoted excerpts abbreviate parts with `...`, and
 //! long lines get cut: every field is optional and a cut step list is marked incomplete.
 
-pub use crate::model::operator::{OpEnd, Operator};
+pub use crate::model::operator::{OpEnd, Operator, step_action, step_stores};
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 
@@ -139,78 +139,6 @@ impl Operator {
         }
         Some(op)
     }
-
-    /// The step the operator is at (`steps[currentStep]`), when both are known.
-    pub fn current_step_text(&self) -> Option<&str> {
-        self.steps.get(self.current_step?).map(String::as_str)
-    }
-
-    /// The creation time, from the Go time text.
-    pub fn created(&self) -> Option<DateTime<FixedOffset>> {
-        go_time(self.create_at.as_deref()?)
-    }
-
-    pub fn started(&self) -> Option<DateTime<FixedOffset>> {
-        go_time(self.start_at.as_deref()?)
-    }
-
-    pub fn has_kind(&self, k: &str) -> bool {
-        self.kinds.iter().any(|x| x == k)
-    }
-
-    /// PD's own timeout for the operator in seconds (`timeout:[17m0s]`, newer PDs only).
-    pub fn timeout_secs(&self) -> Option<i64> {
-        crate::model::units::parse_go_duration(self.timeout.as_deref()?)
-    }
-
-    /// The merge source and target, if this is a merge operator.
-    pub fn is_merge(&self) -> bool {
-        self.desc == "merge-region" || self.merge.is_some() || self.has_kind("merge")
-    }
-}
-
-/// Store ids a step names (`add learner peer 612422577 on store 16910359` → 16910359;
-/// `transfer leader from store 8 to store 16910359` → 8, 16910359).
-pub fn step_stores(step: &str) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut rest = step;
-    while let Some(p) = rest.find("store ") {
-        let after = &rest[p + "store ".len()..];
-        let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if let Ok(id) = digits.parse::<u64>()
-            && !out.contains(&id)
-        {
-            out.push(id);
-        }
-        rest = after;
-    }
-    out
-}
-
-/// A short name for what a step does (`add learner`, `promote learner`, `transfer leader`,
-/// `remove peer`, `merge region`, `use joint consensus`, `leave joint state`, ...).
-pub fn step_action(step: &str) -> &str {
-    const ACTIONS: &[&str] = &[
-        "add learner",
-        "add witness learner",
-        "add peer",
-        "add witness peer",
-        "promote learner",
-        "demote voter",
-        "remove peer",
-        "transfer leader",
-        "merge region",
-        "split region",
-        "use joint consensus",
-        "leave joint state",
-        "batch switch witness",
-        "switch peer",
-    ];
-    ACTIONS
-        .iter()
-        .find(|a| step.starts_with(*a))
-        .copied()
-        .unwrap_or_else(|| step.split(' ').next().unwrap_or(step))
 }
 
 /// `merge: region 512607784 to 513499180`
@@ -414,7 +342,7 @@ mod tests {
         assert_eq!(step_action(&op.steps[8]), "transfer leader");
         assert_eq!(op.end, None);
         assert_eq!(
-            op.created().unwrap().to_rfc3339(),
+            go_time(op.create_at.as_deref().unwrap()).unwrap().to_rfc3339(),
             "2024-07-22T20:02:58.803075332+08:00"
         );
     }
@@ -429,7 +357,7 @@ mod tests {
             op.steps,
             vec!["merge region 512607784 into region 513499180"]
         );
-        assert!(op.started().is_some());
+        assert!(go_time(op.start_at.as_deref().unwrap()).is_some());
         assert_eq!(op.current_step_text(), None, "past the last step");
     }
 
@@ -495,7 +423,7 @@ mod tests {
         assert_eq!(op.region, Some(5));
         assert_eq!(op.steps.len(), 2);
         assert_eq!(
-            op.created().unwrap().to_rfc3339(),
+            go_time(op.create_at.as_deref().unwrap()).unwrap().to_rfc3339(),
             "2024-01-01T00:00:00+00:00"
         );
         assert!(Operator::parse("hello").is_none());

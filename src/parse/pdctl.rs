@@ -216,6 +216,7 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
             fields,
             excerpt: excerpt(t),
             groups: Vec::new(),
+            operator: None,
         });
     } else if let Some(p) = pdctl_args(t) {
         out.last_command = Some(p.to_string());

@@ -685,6 +685,10 @@ fn build_event(
             ev.fields.clear();
         }
     }
+    // PD names the operator a line is about in an `operator` field.
+    if let Some(op) = ev.field("operator") {
+        ev.operator = super::operator::Operator::parse(op).map(Box::new);
+    }
     ev
 }
 

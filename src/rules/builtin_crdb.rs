@@ -2030,6 +2030,7 @@ mod tests {
                 .collect(),
             excerpt: String::new(),
             groups: Vec::new(),
+            operator: None,
         }
     }
 

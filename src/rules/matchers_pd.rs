@@ -1254,6 +1254,7 @@ mod tests {
                 .collect(),
             excerpt: msg.into(),
             groups,
+            operator: None,
         }
     }
 

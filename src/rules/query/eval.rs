@@ -62,14 +62,12 @@ pub const FUNCTIONS: &[&str] = &[
     "each",
     "filter",
     "strftime",
+    "pd_log_config",
+    "version_loc",
+    "tail",
 ];
 
-/// Aggregates: over the rows of the current group (`count()`, `max(x)`), or over a table
-/// (`count(stores where up)`).
-pub const AGGREGATES: &[&str] = &[
-    "count", "sum", "min", "max", "first", "last", "list", "distinct", "any", "all", "exists",
-    "rows", "map_of",
-];
+pub use super::expr::AGGREGATES;
 
 /// The parameter that lists the parameters which fell back to their default.
 pub const DEFAULTED: &str = "\u{0}defaulted";
@@ -645,6 +643,44 @@ impl<'a, 'c> Env<'a, 'c> {
                     Value::Num(runs as f64)
                 }
                 _ => Value::Num(0.0),
+            },
+            // A setting in PD's own log of its config (`schedule config is updated` [new=..],
+            // `PD Config` [config=..]): the key, or the key under `schedule`.
+            "pd_log_config" => match (self.row.and_then(|r| r.event()), s(0)) {
+                (Some(e), Some(key)) => e
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| k == "new" || k == "config")
+                    .find_map(|(_, raw)| {
+                        let j: serde_json::Value = serde_json::from_str(raw).ok()?;
+                        let v = j
+                            .get(&key)
+                            .or_else(|| j.get("schedule").and_then(|s| s.get(&key)))?;
+                        match super::tables::config_value(v) {
+                            Value::Num(n) => Some(Value::Num(n)),
+                            _ => None,
+                        }
+                    })
+                    .unwrap_or(Value::Null),
+                _ => Value::Null,
+            },
+            // Where the bundle shows a component's newest version.
+            "version_loc" => match s(0).as_deref().and_then(component) {
+                Some(c) => {
+                    let newest = self.cat.facts.version(c);
+                    self.cat
+                        .facts
+                        .versions
+                        .get(&c)
+                        .and_then(|vs| vs.iter().find(|x| Some(x.version) == newest))
+                        .map_or(Value::Null, |x| Value::Loc(x.loc))
+                }
+                None => Value::Null,
+            },
+            // tail(list): the list without its first element.
+            "tail" => match v.into_iter().next() {
+                Some(Value::List(l)) => Value::List(l.into_iter().skip(1).collect()),
+                _ => Value::Null,
             },
             "strftime" => match (v.first(), s(1)) {
                 (Some(Value::Time(t)), Some(f)) => Value::Str(t.format(&f).to_string()),

@@ -68,6 +68,13 @@ pub enum BinOp {
     Div,
 }
 
+/// Aggregates: over the rows of a group (`count()`, `max(x)`), or over a table
+/// (`count(stores where up)`).
+pub const AGGREGATES: &[&str] = &[
+    "count", "sum", "min", "max", "first", "last", "list", "distinct", "any", "all", "exists",
+    "rows", "map_of",
+];
+
 /// A syntax error with the byte offset it was found at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -452,6 +459,7 @@ impl Parser<'_> {
     fn call(&mut self, name: String) -> Result<Expr, SyntaxError> {
         // `agg(table where cond, value)` / `agg(table)`.
         if let Some(Tok::Ident(t)) = self.peek().cloned()
+            && AGGREGATES.contains(&name.as_str())
             && self.tables.contains(&t.as_str())
             && matches!(self.peek2(), Some(Tok::Ident(w)) if w == "where")
                 | matches!(self.peek2(), Some(Tok::Sym(")")) | Some(Tok::Sym(",")))

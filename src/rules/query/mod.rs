@@ -286,6 +286,7 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         .as_ref()
         .map(|g| g.iter().map(|e| parse_expr("group-by", e)).collect())
         .transpose()?;
+    let row_known = known.clone();
     let mut lets = Vec::new();
     for (name, src) in &spec.lets {
         lets.push((name.clone(), parse_expr(&format!("let.{name}"), src)?));
@@ -367,12 +368,13 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         severity,
         regexes: BTreeMap::new(),
     };
-    q.check(&known, &param_names)?;
+    q.check(&row_known, &known, &param_names)?;
     Ok(q)
 }
 
 impl Query {
-    fn all_exprs(&self) -> Vec<&Expr> {
+    /// Expressions evaluated per row, before any `let` exists.
+    fn row_exprs(&self) -> Vec<&Expr> {
         let mut v: Vec<&Expr> = Vec::new();
         v.extend(self.params.iter().map(|p| &p.2));
         v.extend(self.params.iter().filter_map(|p| p.4.as_ref()));
@@ -381,23 +383,34 @@ impl Query {
         v.extend(self.joins.iter().map(|j| &j.1));
         v.extend(self.order_rows_by.iter());
         v.extend(self.group_by.iter().flatten());
-        v.extend(self.lets.iter().map(|l| &l.1));
-        v.extend(self.having.iter());
-        v.extend(self.order_by.iter());
-        v.extend(self.vars.iter().map(|l| &l.1));
-        v.extend(self.texts.iter().flat_map(|t| t.2.iter().flatten()));
-        v.extend(self.entities.iter().flatten());
         v.extend(self.evidence.iter());
-        v.extend(self.evidence_extra.iter());
-        v.extend(self.severity.iter().map(|s| &s.0));
         if let Some(s) = &self.sequence {
             v.extend(s.exprs());
         }
         v
     }
 
+    /// Expressions evaluated per group: they see the lets too.
+    fn group_exprs(&self) -> Vec<&Expr> {
+        let mut v: Vec<&Expr> = Vec::new();
+        v.extend(self.lets.iter().map(|l| &l.1));
+        v.extend(self.having.iter());
+        v.extend(self.order_by.iter());
+        v.extend(self.vars.iter().map(|l| &l.1));
+        v.extend(self.texts.iter().flat_map(|t| t.2.iter().flatten()));
+        v.extend(self.entities.iter().flatten());
+        v.extend(self.evidence_extra.iter());
+        v.extend(self.severity.iter().map(|s| &s.0));
+        v
+    }
+
     /// Unknown names, functions, sets and bad patterns are load errors, not silent nulls.
-    fn check(&mut self, known: &BTreeSet<String>, params: &BTreeSet<String>) -> Result<(), String> {
+    fn check(
+        &mut self,
+        row_known: &BTreeSet<String>,
+        known: &BTreeSet<String>,
+        params: &BTreeSet<String>,
+    ) -> Result<(), String> {
         let mut problems: Vec<String> = Vec::new();
         let mut patterns: Vec<String> = Vec::new();
         let sets: BTreeSet<&String> = self.spec.needles.keys().collect();
@@ -406,7 +419,12 @@ impl Query {
             .as_ref()
             .map(|s| s.set_names())
             .unwrap_or_default();
-        for e in self.all_exprs() {
+        let scoped = self
+            .row_exprs()
+            .into_iter()
+            .map(|e| (e, row_known))
+            .chain(self.group_exprs().into_iter().map(|e| (e, known)));
+        for (e, known) in scoped {
             // Names inside a table aggregate may be that table's columns.
             let mut scope = known.clone();
             e.walk(&mut |x| {

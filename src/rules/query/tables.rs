@@ -29,7 +29,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
         "events",
         &[
             "time", "level", "message", "source", "line", "loc", "path", "kind", "node",
-            "input_node", "store", "input", "excerpt", "text",
+            "input_node", "store", "input", "excerpt", "text", "op_desc", "op_region", "op_merge",
+            "cancel_reason",
         ],
     ),
     (
@@ -57,6 +58,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("configs", &["key", "value", "loc", "input"]),
+    // One row: for rules about the bundle as a whole.
+    ("bundle", &["inputs"]),
     (
         "series",
         &[
@@ -80,8 +83,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
     (
         "templates",
         &[
-            "template", "level", "count", "first", "last", "known", "node", "loc", "excerpt",
-            "peak", "minutes", "input",
+            "template", "level", "count", "first", "last", "known", "node", "input_node", "loc",
+            "excerpt", "peak", "peak_at", "baseline", "minutes", "input",
         ],
     ),
 ];
@@ -152,6 +155,37 @@ impl SeriesRow<'_> {
     }
 }
 
+/// A warning/error template on one node: the counts of its files (rotated logs) together.
+pub struct TemplateRow<'a> {
+    /// The first file's statistics (its sample line is cited).
+    pub sample: &'a TemplateStat,
+    pub node: String,
+    pub count: u64,
+    pub per_minute: BTreeMap<i64, u32>,
+    pub first: Option<DateTime<FixedOffset>>,
+    pub last: Option<DateTime<FixedOffset>>,
+}
+
+impl TemplateRow<'_> {
+    /// The busiest minute (the earliest of equals) and its count.
+    fn peak(&self) -> Option<(i64, u32)> {
+        self.per_minute
+            .iter()
+            .max_by_key(|(m, c)| (**c, -**m))
+            .map(|(m, c)| (*m, *c))
+    }
+
+    /// Lines per minute over its other active minutes (rounded up).
+    fn baseline(&self) -> u64 {
+        let Some((_, peak)) = self.peak() else {
+            return 0;
+        };
+        let others = self.per_minute.len().saturating_sub(1) as u64;
+        let rest = self.per_minute.values().map(|&c| c as u64).sum::<u64>() - peak as u64;
+        if others == 0 { 0 } else { rest.div_ceil(others) }
+    }
+}
+
 /// The tables of one evaluation.
 pub struct Catalog<'a> {
     pub facts: &'a Facts,
@@ -160,10 +194,12 @@ pub struct Catalog<'a> {
     pub regions: Vec<RegionRow<'a>>,
     pub series: Vec<SeriesRow<'a>>,
     pub configs: Vec<(&'a str, &'a serde_json::Value, Location)>,
+    pub templates: Vec<TemplateRow<'a>>,
     /// The latest time each input shows (its last entry, or a later kept event).
     pub horizons: BTreeMap<InputId, DateTime<FixedOffset>>,
-    /// Log events by location, for the excerpt evidence quotes.
-    events_at: BTreeMap<Location, &'a LogEvent>,
+    /// Log lines by location (kept events, template samples), for the excerpt evidence
+    /// quotes.
+    excerpts: BTreeMap<Location, &'a str>,
 }
 
 impl<'a> Catalog<'a> {
@@ -243,7 +279,38 @@ impl<'a> Catalog<'a> {
                 *x = t;
             }
         }
-        let events_at = facts.events.iter().map(|e| (e.loc, e)).collect();
+        let mut excerpts: BTreeMap<Location, &'a str> = facts
+            .templates
+            .iter()
+            .map(|t| (t.sample, t.sample_excerpt.as_str()))
+            .collect();
+        excerpts.extend(facts.events.iter().map(|e| (e.loc, e.excerpt.as_str())));
+        // Templates per node, known ones apart.
+        let mut templates: Vec<TemplateRow<'a>> = Vec::new();
+        let mut tindex: BTreeMap<(String, &str, bool), usize> = BTreeMap::new();
+        for t in &facts.templates {
+            let node = match inputs.get(&t.sample.input) {
+                Some(m) => m.node.clone().unwrap_or_else(|| m.path.clone()),
+                None => String::new(),
+            };
+            let key = (node.clone(), t.template.as_str(), t.known);
+            let i = *tindex.entry(key).or_insert_with(|| {
+                templates.push(TemplateRow {
+                    sample: t,
+                    node,
+                    count: 0,
+                    per_minute: BTreeMap::new(),
+                    first: t.first,
+                    last: t.last,
+                });
+                templates.len() - 1
+            });
+            let row = &mut templates[i];
+            row.count += t.count;
+            for (m, c) in &t.per_minute {
+                *row.per_minute.entry(*m).or_default() += c;
+            }
+        }
         Catalog {
             facts,
             inputs,
@@ -252,13 +319,14 @@ impl<'a> Catalog<'a> {
             series,
             configs,
             horizons,
-            events_at,
+            excerpts,
+            templates,
         }
     }
 
     /// The excerpt of a log line; `None` for dump lines (the facts' kept lines quote those).
     pub fn event_excerpt(&self, loc: Location) -> Option<String> {
-        self.events_at.get(&loc).map(|e| e.excerpt.clone())
+        self.excerpts.get(&loc).map(|e| e.to_string())
     }
 
     pub fn input(&self, id: InputId) -> Option<&InputMeta> {
@@ -290,7 +358,8 @@ impl<'a> Catalog<'a> {
                 .iter()
                 .flat_map(|(c, vs)| vs.iter().map(move |v| Row::Version(*c, v)))
                 .collect(),
-            "templates" => self.facts.templates.iter().map(Row::Template).collect(),
+            "templates" => self.templates.iter().map(Row::Template).collect(),
+            "bundle" => vec![Row::Bundle],
             "stages" => self
                 .facts
                 .sched
@@ -316,9 +385,10 @@ pub enum Row<'a> {
     Sample(&'a MetricSample),
     Input(InputId, &'a InputMeta),
     Version(Component, &'a crate::model::SeenVersion),
-    Template(&'a TemplateStat),
+    Template(&'a TemplateRow<'a>),
     /// One stage of an `unsafe remove-failed-stores show` answer (`report` numbers it).
     Stage(usize, &'a crate::model::sched::RecoveryStage),
+    Bundle,
 }
 
 fn num_u64(n: u64) -> Value {
@@ -370,8 +440,9 @@ impl<'a> Row<'a> {
             Row::Sample(s) => s.loc.input,
             Row::Input(i, _) => *i,
             Row::Version(_, v) => v.loc.input,
-            Row::Template(t) => t.sample.input,
+            Row::Template(t) => t.sample.sample.input,
             Row::Stage(_, st) => st.loc.input,
+            Row::Bundle => return None,
         })
     }
 
@@ -397,6 +468,17 @@ impl<'a> Row<'a> {
                 "store" => Value::opt_u64(meta(e.loc.input).and_then(|m| m.store)),
                 "excerpt" => Value::Str(e.excerpt.clone()),
                 "text" => Value::Str(event_text(e)),
+                "op_desc" => Value::opt_str(e.operator.as_deref().map(|o| o.desc.as_str())),
+                "op_region" => Value::opt_u64(e.operator.as_deref().and_then(|o| o.region)),
+                "op_merge" => Value::Bool(e.operator.as_deref().is_some_and(|o| o.is_merge())),
+                // `additional-info` JSON of PD's operator lines: `{"cancel-reason": "..."}`.
+                "cancel_reason" => e
+                    .field("additional-info")
+                    .or_else(|| e.field("additional info"))
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+                    .and_then(|v| v.get("cancel-reason")?.as_str().map(str::to_string))
+                    .filter(|r| !r.is_empty())
+                    .map_or(Value::Null, Value::Str),
                 _ => return None,
             },
             (Row::Store(r), c) => {
@@ -538,20 +620,31 @@ impl<'a> Row<'a> {
                     _ => return None,
                 }
             }
+            (Row::Bundle, c) => match c {
+                "inputs" => Value::Num(cat.inputs.len() as f64),
+                _ => return None,
+            },
             (Row::Template(t), c) => match c {
-                "template" => Value::Str(t.template.clone()),
-                "level" => Value::Str(t.level.as_str().to_string()),
+                "template" => Value::Str(t.sample.template.clone()),
+                "level" => Value::Str(t.sample.level.as_str().to_string()),
                 "count" => num_u64(t.count),
                 "first" => Value::opt_time(t.first),
                 "last" => Value::opt_time(t.last),
-                "known" => Value::Bool(t.known),
-                "node" => match meta(t.sample.input) {
-                    Some(m) => Value::Str(m.node.clone().unwrap_or_else(|| m.path.clone())),
+                "known" => Value::Bool(t.sample.known),
+                "node" => Value::Str(t.node.clone()),
+                "input_node" => Value::opt_str(meta(t.sample.sample.input).and_then(|m| m.node.as_deref())),
+                "loc" => Value::Loc(t.sample.sample),
+                "excerpt" => Value::Str(t.sample.sample_excerpt.clone()),
+                "peak" => Value::Num(t.peak().map_or(0, |p| p.1) as f64),
+                // The busiest minute, shown in the log's own zone.
+                "peak_at" => match t.peak().and_then(|(m, _)| DateTime::from_timestamp(m * 60, 0)) {
+                    Some(at) => Value::Time(match t.first {
+                        Some(f) => at.with_timezone(f.offset()),
+                        None => at.fixed_offset(),
+                    }),
                     None => Value::Null,
                 },
-                "loc" => Value::Loc(t.sample),
-                "excerpt" => Value::Str(t.sample_excerpt.clone()),
-                "peak" => Value::Num(t.per_minute.values().copied().max().unwrap_or(0) as f64),
+                "baseline" => num_u64(t.baseline()),
                 "minutes" => Value::Num(t.per_minute.len() as f64),
                 _ => return None,
             },
