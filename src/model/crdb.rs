@@ -15,6 +15,24 @@ pub struct CrdbFacts {
     pub commands: Vec<CliCommand>,
     /// Goroutine dumps per input (`nodes/<id>/stacks.txt`), for drains stuck in code.
     pub goroutines: Vec<(InputId, Vec<Goroutine>)>,
+    /// `cockroach node decommission|recommission` invocations as their progress tables show
+    /// them, per input.
+    pub runs: Vec<DecommissionRun>,
+}
+
+/// One `cockroach node decommission|recommission` invocation as its progress tables show it:
+/// a new run starts at a pasted command line, after a completion line, or when the table's
+/// node set changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecommissionRun {
+    pub input: InputId,
+    /// The nodes its tables list, sorted.
+    pub ids: Vec<u64>,
+    /// Indices of its tables in the input's [`CrdbTables::snapshots`].
+    pub snapshots: Vec<usize>,
+    /// Line of `No more data reported on target nodes` closing the run.
+    pub completed: Option<u64>,
+    pub recommission: bool,
 }
 
 /// One pasted `cockroach node decommission|recommission|drain|status ...` command line.
@@ -39,6 +57,7 @@ impl CrdbFacts {
         self.tables.append(&mut other.tables);
         self.commands.append(&mut other.commands);
         self.goroutines.append(&mut other.goroutines);
+        self.runs.append(&mut other.runs);
     }
 }
 

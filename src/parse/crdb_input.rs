@@ -3,7 +3,7 @@
 
 use super::Collected;
 use crate::model::Kind;
-use crate::model::crdb::{CliCommand, CrdbFacts};
+use crate::model::crdb::{CliCommand, CrdbFacts, CrdbTables, DecommissionRun, TableKind};
 use crate::model::{Component, InputId, Version};
 
 /// Reads one input of a CockroachDB CLI kind (or a node's goroutine dump).
@@ -25,17 +25,89 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
     let out = super::crdb_table::parse(text);
     let problem =
         (out.records == 0).then(|| "no node table or decommission line could be read".to_string());
+    let commands = commands(text, input);
+    let runs = decommission_runs(input, &out, &commands);
     Collected {
         records: out.records,
         unparsed_lines: Some(out.unparsed_lines),
         problem,
         versions: build_versions(&out),
         facts: CrdbFacts {
-            commands: commands(text, input),
+            commands,
             tables: vec![(input, out)],
             goroutines: Vec::new(),
+            runs,
         },
     }
+}
+
+/// Splits one input's decommission progress tables into runs: a new run starts at a pasted
+/// command line, after a completion line, or when the table's node set changes.
+pub fn decommission_runs(
+    input: InputId,
+    t: &CrdbTables,
+    commands: &[CliCommand],
+) -> Vec<DecommissionRun> {
+    enum Item {
+        Cmd(bool),
+        Snap(usize),
+        Done,
+    }
+    let mut items: Vec<(u64, Item)> = Vec::new();
+    for c in commands.iter().filter(|c| c.input == input) {
+        if matches!(c.verb.as_str(), "decommission" | "recommission") {
+            items.push((c.line, Item::Cmd(c.verb == "recommission")));
+        }
+    }
+    for (i, s) in t.snapshots.iter().enumerate() {
+        if s.kind == TableKind::DecommissionProgress {
+            items.push((s.header_line, Item::Snap(i)));
+        }
+    }
+    for m in &t.marks {
+        if m.text.starts_with("No more data reported on target nodes") {
+            items.push((m.line, Item::Done));
+        }
+    }
+    items.sort_by_key(|(l, _)| *l);
+    let mut runs: Vec<DecommissionRun> = Vec::new();
+    let mut cur: Option<DecommissionRun> = None;
+    let mut pending_recommission = false;
+    for (line, item) in items {
+        match item {
+            Item::Cmd(rec) => {
+                runs.extend(cur.take());
+                pending_recommission = rec;
+            }
+            Item::Snap(i) => {
+                let mut ids: Vec<u64> = t.snapshots[i].rows.iter().map(|r| r.id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                match cur.as_mut() {
+                    Some(r) if r.ids == ids => r.snapshots.push(i),
+                    _ => {
+                        runs.extend(cur.take());
+                        cur = Some(DecommissionRun {
+                            input,
+                            ids,
+                            snapshots: vec![i],
+                            completed: None,
+                            recommission: pending_recommission,
+                        });
+                    }
+                }
+            }
+            Item::Done => {
+                if let Some(mut r) = cur.take() {
+                    r.completed = Some(line);
+                    runs.push(r);
+                }
+                pending_recommission = false;
+            }
+        }
+    }
+    runs.extend(cur);
+    runs
 }
 
 /// The `build` column of `node status` (`v22.2.0-alpha.1`), one entry per distinct version

@@ -219,6 +219,9 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
             fields.push(("event".into(), ev.clone()));
         }
         fields.extend(kv.into_iter().map(|(k, v)| (format!("ev.{k}"), v)));
+    } else {
+        // Older releases print events as text; the same fields, so rules read one shape.
+        old_event_fields(message, &mut fields);
     }
 
     Some(Line {
@@ -228,6 +231,36 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
         message: message.to_string(),
         fields,
     })
+}
+
+/// v1.x-20.2 event lines (`Event: "node_decommissioning", target: 4, info: {...}`, 20.2
+/// wraps values in ‹›) and the text form of setting changes (`{SettingName:x Value:y ...}`)
+/// as the structured fields newer releases log.
+fn old_event_fields(message: &str, fields: &mut Vec<(String, String)>) {
+    static EVENT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if message.contains("Event: ")
+        && let Some(re) = EVENT
+            .get_or_init(|| regex::Regex::new(r#"Event: ‹?"(node_[a-z_]+)"›?, target: ‹?(\d+)"#).ok())
+        && let Some(c) = re.captures(message)
+    {
+        fields.push(("event".into(), c[1].to_string()));
+        fields.push(("ev.TargetNodeID".into(), c[2].to_string()));
+    }
+    if let Some(p) = message.find("SettingName:") {
+        let rest = &message[p + "SettingName:".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '›')
+            .collect();
+        if let Some(v) = rest.find("Value:") {
+            let value: String = rest[v + "Value:".len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '}')
+                .collect();
+            fields.push(("ev.SettingName".into(), name));
+            fields.push(("ev.Value".into(), value));
+        }
+    }
 }
 
 #[inline]

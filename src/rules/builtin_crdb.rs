@@ -253,7 +253,15 @@ impl<'a> Tables<'a> {
                     }
                 }
             }
-            runs.extend(decommission_runs(*input, t, commands));
+            for r in ctx.facts.crdb.runs.iter().filter(|r| r.input == *input) {
+                runs.push(Run {
+                    input: r.input,
+                    ids: r.ids.iter().copied().collect(),
+                    snaps: r.snapshots.iter().filter_map(|&i| t.snapshots.get(i)).collect(),
+                    completed: r.completed,
+                    recommission: r.recommission,
+                });
+            }
         }
         Tables {
             obs,
@@ -326,75 +334,6 @@ impl<'a> Tables<'a> {
             .find_map(|c| c.host.clone())
             .unwrap_or_else(|| "<live node>".to_string())
     }
-}
-
-/// Splits one input's decommission progress tables into runs: a new run starts at a
-/// pasted command line, after a completion line, or when the table's node set changes.
-fn decommission_runs<'a>(
-    input: InputId,
-    t: &'a crate::model::crdb::CrdbTables,
-    commands: &[CliCommand],
-) -> Vec<Run<'a>> {
-    enum Item<'a> {
-        Cmd(bool),
-        Snap(&'a Snapshot),
-        Done,
-    }
-    let mut items: Vec<(u64, Item<'a>)> = Vec::new();
-    for c in commands.iter().filter(|c| c.input == input) {
-        if matches!(c.verb.as_str(), "decommission" | "recommission") {
-            items.push((c.line, Item::Cmd(c.verb == "recommission")));
-        }
-    }
-    for s in t
-        .snapshots
-        .iter()
-        .filter(|s| s.kind == TableKind::DecommissionProgress)
-    {
-        items.push((s.header_line, Item::Snap(s)));
-    }
-    for m in &t.marks {
-        if m.text.starts_with("No more data reported on target nodes") {
-            items.push((m.line, Item::Done));
-        }
-    }
-    items.sort_by_key(|(l, _)| *l);
-    let mut runs: Vec<Run<'a>> = Vec::new();
-    let mut cur: Option<Run<'a>> = None;
-    let mut pending_recommission = false;
-    for (line, item) in items {
-        match item {
-            Item::Cmd(rec) => {
-                runs.extend(cur.take());
-                pending_recommission = rec;
-            }
-            Item::Snap(s) => {
-                let ids: BTreeSet<u64> = s.rows.iter().map(|r| r.id).collect();
-                match cur.as_mut() {
-                    Some(r) if r.ids == ids => r.snaps.push(s),
-                    _ => {
-                        runs.extend(cur.take());
-                        cur = Some(Run {
-                            input,
-                            ids,
-                            snaps: vec![s],
-                            completed: None,
-                            recommission: pending_recommission,
-                        });
-                    }
-                }
-            }
-            Item::Done => {
-                if let Some(mut r) = cur.take() {
-                    r.completed = Some(line);
-                    runs.push(r);
-                }
-                pending_recommission = false;
-            }
-        }
-    }
-    runs.extend(cur);
-    runs
 }
 
 // ---------------------------------------------------------------------------------------

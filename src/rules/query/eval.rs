@@ -65,6 +65,8 @@ pub const FUNCTIONS: &[&str] = &[
     "pd_log_config",
     "version_loc",
     "tail",
+    "duration_secs",
+    "unquote",
 ];
 
 pub use super::expr::AGGREGATES;
@@ -677,6 +679,10 @@ impl<'a, 'c> Env<'a, 'c> {
                 }
                 None => Value::Null,
             },
+            // A duration as settings are written: `15m0s`, `'1s'`, `00:15:00`, `500ms`.
+            "duration_secs" => s(0).and_then(|x| duration_secs(&x)).map_or(Value::Null, Value::Num),
+            // Without the redaction markers and quotes CockroachDB puts around values.
+            "unquote" => s(0).map_or(Value::Null, |x| Value::Str(unquote(&x).to_string())),
             // tail(list): the list without its first element.
             "tail" => match v.into_iter().next() {
                 Some(Value::List(l)) => Value::List(l.into_iter().skip(1).collect()),
@@ -941,6 +947,28 @@ fn ids_after(text: &str, marker: &str) -> Vec<Value> {
         .filter_map(|s| s.parse::<f64>().ok())
         .map(Value::Num)
         .collect()
+}
+
+fn unquote(s: &str) -> &str {
+    s.trim()
+        .trim_matches(|c| matches!(c, '‹' | '›' | '\'' | '"' | ' '))
+}
+
+fn duration_secs(s: &str) -> Option<f64> {
+    let v = unquote(s);
+    if v.contains(':') {
+        let mut total = 0f64;
+        for part in v.split(':') {
+            total = total * 60.0 + part.trim().parse::<f64>().ok()?;
+        }
+        return Some(total);
+    }
+    if let Some(ms) = v.strip_suffix("ms")
+        && let Ok(n) = ms.parse::<f64>()
+    {
+        return Some(n / 1000.0);
+    }
+    crate::model::units::parse_go_duration(v).map(|s| s as f64)
 }
 
 fn json_field(text: &str, key: &str) -> Value {

@@ -58,6 +58,26 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("configs", &["key", "value", "loc", "input"]),
+    (
+        "crdb_nodes",
+        &[
+            "id", "address", "build", "locality", "is_live", "is_available", "membership",
+            "decommissioning", "decommissioned", "active", "draining", "replicas", "updated_at",
+            "age", "kind", "snapshot", "latest", "last_status", "loc", "input",
+        ],
+    ),
+    (
+        "crdb_runs",
+        &[
+            "ids", "finished", "completed", "completed_loc", "recommission", "first_loc",
+            "input",
+        ],
+    ),
+    ("crdb_marks", &["text", "loc", "input"]),
+    (
+        "crdb_commands",
+        &["verb", "ids", "host", "drain_wait", "self_flag", "loc", "input"],
+    ),
     // One row: for rules about the bundle as a whole.
     ("bundle", &["inputs"]),
     (
@@ -155,6 +175,51 @@ impl SeriesRow<'_> {
     }
 }
 
+/// Every node row of every CockroachDB table, in input then line order.
+fn node_observations(facts: &Facts) -> Vec<NodeObs<'_>> {
+    let mut out = Vec::new();
+    let mut snapshot = 0;
+    for (input, t) in &facts.crdb.tables {
+        for s in &t.snapshots {
+            let times = |live_only: bool| {
+                s.rows
+                    .iter()
+                    .filter(|r| !live_only || r.is_live == Some(true))
+                    .filter_map(|r| r.updated_at.as_deref().and_then(table_time))
+                    .max()
+            };
+            let taken = times(true).or_else(|| times(false));
+            for row in &s.rows {
+                out.push(NodeObs {
+                    input: *input,
+                    row,
+                    kind: s.kind,
+                    taken,
+                    snapshot,
+                    latest: false,
+                    last_status: false,
+                });
+            }
+            snapshot += 1;
+        }
+    }
+    let mut last: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut last_status: BTreeMap<u64, usize> = BTreeMap::new();
+    for (i, o) in out.iter().enumerate() {
+        last.insert(o.row.id, i);
+        if o.kind == crate::model::crdb::TableKind::NodeStatus && o.row.is_live.is_some() {
+            last_status.insert(o.row.id, i);
+        }
+    }
+    for i in last.into_values() {
+        out[i].latest = true;
+    }
+    for i in last_status.into_values() {
+        out[i].last_status = true;
+    }
+    out
+}
+
 /// A warning/error template on one node: the counts of its files (rotated logs) together.
 pub struct TemplateRow<'a> {
     /// The first file's statistics (its sample line is cited).
@@ -186,6 +251,48 @@ impl TemplateRow<'_> {
     }
 }
 
+/// One node row of one CockroachDB CLI table, with what its table tells about it.
+pub struct NodeObs<'a> {
+    pub input: InputId,
+    pub row: &'a crate::model::crdb::NodeRow,
+    pub kind: crate::model::crdb::TableKind,
+    /// When the table was taken, as near as it tells: the newest `updated_at` of its live
+    /// rows (live nodes refresh it every few seconds), else of any row.
+    pub taken: Option<chrono::NaiveDateTime>,
+    pub snapshot: usize,
+    /// The last row of this node in the bundle.
+    pub latest: bool,
+    /// The last `node status` row of this node that says whether it is live.
+    pub last_status: bool,
+}
+
+impl NodeObs<'_> {
+    /// Membership `decommissioning` (or, before 20.2, `is_decommissioning` with replicas
+    /// left, which cannot be a finished decommission).
+    pub fn decommissioning(&self) -> bool {
+        match self.row.membership.as_deref() {
+            Some(m) => m == "decommissioning",
+            None => self.row.is_decommissioning == Some(true) && self.row.replicas.unwrap_or(0) > 0,
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        match self.row.membership.as_deref() {
+            Some(m) => m == "active",
+            None => self.row.is_decommissioning != Some(true),
+        }
+    }
+}
+
+/// Table timestamps: `2022-09-01 02:17:28.202777`, `2019-07-23 20:08:13.429401+00:00`
+/// (UTC either way).
+pub fn table_time(s: &str) -> Option<chrono::NaiveDateTime> {
+    let core = s.trim().split(['+', 'Z']).next()?.trim();
+    chrono::NaiveDateTime::parse_from_str(core, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(core, "%Y-%m-%d %H:%M:%S"))
+        .ok()
+}
+
 /// The tables of one evaluation.
 pub struct Catalog<'a> {
     pub facts: &'a Facts,
@@ -195,6 +302,7 @@ pub struct Catalog<'a> {
     pub series: Vec<SeriesRow<'a>>,
     pub configs: Vec<(&'a str, &'a serde_json::Value, Location)>,
     pub templates: Vec<TemplateRow<'a>>,
+    pub nodes: Vec<NodeObs<'a>>,
     /// The latest time each input shows (its last entry, or a later kept event).
     pub horizons: BTreeMap<InputId, DateTime<FixedOffset>>,
     /// Log lines by location (kept events, template samples), for the excerpt evidence
@@ -285,6 +393,7 @@ impl<'a> Catalog<'a> {
             .map(|t| (t.sample, t.sample_excerpt.as_str()))
             .collect();
         excerpts.extend(facts.events.iter().map(|e| (e.loc, e.excerpt.as_str())));
+        let nodes = node_observations(facts);
         // Templates per node, known ones apart.
         let mut templates: Vec<TemplateRow<'a>> = Vec::new();
         let mut tindex: BTreeMap<(String, &str, bool), usize> = BTreeMap::new();
@@ -321,6 +430,7 @@ impl<'a> Catalog<'a> {
             horizons,
             excerpts,
             templates,
+            nodes,
         }
     }
 
@@ -360,6 +470,16 @@ impl<'a> Catalog<'a> {
                 .collect(),
             "templates" => self.templates.iter().map(Row::Template).collect(),
             "bundle" => vec![Row::Bundle],
+            "crdb_nodes" => self.nodes.iter().map(Row::Node).collect(),
+            "crdb_runs" => self.facts.crdb.runs.iter().map(Row::Run).collect(),
+            "crdb_marks" => self
+                .facts
+                .crdb
+                .tables
+                .iter()
+                .flat_map(|(i, t)| t.marks.iter().map(move |m| Row::Mark(*i, m)))
+                .collect(),
+            "crdb_commands" => self.facts.crdb.commands.iter().map(Row::Command).collect(),
             "stages" => self
                 .facts
                 .sched
@@ -389,6 +509,10 @@ pub enum Row<'a> {
     /// One stage of an `unsafe remove-failed-stores show` answer (`report` numbers it).
     Stage(usize, &'a crate::model::sched::RecoveryStage),
     Bundle,
+    Node(&'a NodeObs<'a>),
+    Run(&'a crate::model::crdb::DecommissionRun),
+    Mark(InputId, &'a crate::model::crdb::TextMark),
+    Command(&'a crate::model::crdb::CliCommand),
 }
 
 fn num_u64(n: u64) -> Value {
@@ -443,6 +567,10 @@ impl<'a> Row<'a> {
             Row::Template(t) => t.sample.sample.input,
             Row::Stage(_, st) => st.loc.input,
             Row::Bundle => return None,
+            Row::Node(o) => o.input,
+            Row::Run(r) => r.input,
+            Row::Mark(i, _) => *i,
+            Row::Command(c) => c.input,
         })
     }
 
@@ -620,6 +748,97 @@ impl<'a> Row<'a> {
                     _ => return None,
                 }
             }
+            (Row::Node(o), c) => {
+                let r = o.row;
+                let b = |x: Option<bool>| x.map_or(Value::Null, Value::Bool);
+                match c {
+                    "id" => num_u64(r.id),
+                    "address" => Value::opt_str(r.address.as_deref()),
+                    "build" => Value::opt_str(r.build.as_deref()),
+                    "locality" => Value::opt_str(r.locality.as_deref()),
+                    "is_live" => b(r.is_live),
+                    "is_available" => b(r.is_available),
+                    "membership" => Value::opt_str(r.membership.as_deref()),
+                    "decommissioning" => Value::Bool(o.decommissioning()),
+                    "decommissioned" => Value::Bool(r.membership.as_deref() == Some("decommissioned")),
+                    "active" => Value::Bool(o.active()),
+                    "draining" => b(r.is_draining),
+                    "replicas" => Value::opt_u64(r.replicas),
+                    "updated_at" => Value::opt_str(r.updated_at.as_deref()),
+                    "age" => match (o.taken, r.updated_at.as_deref().and_then(table_time)) {
+                        (Some(t), Some(u)) => Value::Num((t - u).num_seconds() as f64),
+                        _ => Value::Null,
+                    },
+                    "kind" => Value::Str(
+                        match o.kind {
+                            crate::model::crdb::TableKind::NodeStatus => "status",
+                            crate::model::crdb::TableKind::DecommissionProgress => "decommission",
+                        }
+                        .into(),
+                    ),
+                    "snapshot" => Value::Num(o.snapshot as f64),
+                    "latest" => Value::Bool(o.latest),
+                    "last_status" => Value::Bool(o.last_status),
+                    "loc" => Value::Loc(Location {
+                        input: o.input,
+                        line: r.line,
+                    }),
+                    _ => return None,
+                }
+            }
+            (Row::Run(r), c) => {
+                let at = |line| Value::Loc(Location { input: r.input, line });
+                match c {
+                    "ids" => Value::List(r.ids.iter().map(|i| num_u64(*i)).collect()),
+                    // The CLI prints the completion line only once every target is done; a
+                    // last table with zero replicas everywhere means the same.
+                    "finished" => Value::Bool(
+                        r.completed.is_some()
+                            || cat
+                                .facts
+                                .crdb
+                                .tables
+                                .iter()
+                                .find(|(i, _)| *i == r.input)
+                                .and_then(|(_, t)| t.snapshots.get(*r.snapshots.last()?))
+                                .is_some_and(|s| {
+                                    !s.rows.is_empty() && s.rows.iter().all(|x| x.replicas == Some(0))
+                                }),
+                    ),
+                    "completed" => Value::Bool(r.completed.is_some()),
+                    "completed_loc" => r.completed.map_or(Value::Null, at),
+                    "recommission" => Value::Bool(r.recommission),
+                    "first_loc" => cat
+                        .facts
+                        .crdb
+                        .tables
+                        .iter()
+                        .find(|(i, _)| *i == r.input)
+                        .and_then(|(_, t)| t.snapshots.get(*r.snapshots.first()?))
+                        .map_or(Value::Null, |s| at(s.header_line)),
+                    _ => return None,
+                }
+            }
+            (Row::Mark(i, m), c) => match c {
+                "text" => Value::Str(m.text.clone()),
+                "loc" => Value::Loc(Location {
+                    input: *i,
+                    line: m.line,
+                }),
+                _ => return None,
+            },
+            (Row::Command(cmd), c) => match c {
+                "verb" => Value::Str(cmd.verb.clone()),
+                "ids" => Value::List(cmd.ids.iter().map(|i| num_u64(*i)).collect()),
+                "host" => Value::opt_str(cmd.host.as_deref()),
+                "drain_wait" => Value::opt_str(cmd.drain_wait.as_deref()),
+                "self_flag" => Value::Bool(cmd.self_flag),
+                "loc" => Value::Loc(Location {
+                    input: cmd.input,
+                    line: cmd.line,
+                }),
+                _ => return None,
+            },
             (Row::Bundle, c) => match c {
                 "inputs" => Value::Num(cat.inputs.len() as f64),
                 _ => return None,
