@@ -616,8 +616,15 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                 if let Some(op) = Operator::parse(t) {
                     s.add(bucket(op.desc.len() as u64));
                     let _ = op.current_step_text();
-                    s.add(u64::from(op.create_at.as_deref().and_then(operator::go_time).is_some()));
-                    s.add(u64::from(op.start_at.as_deref().and_then(operator::go_time).is_some()));
+                    s.add(u64::from(
+                        op.create_at
+                            .as_deref()
+                            .and_then(operator::go_time)
+                            .is_some(),
+                    ));
+                    s.add(u64::from(
+                        op.start_at.as_deref().and_then(operator::go_time).is_some(),
+                    ));
                     s.add(u64::from(op.timeout_secs().is_some()));
                     s.add(u64::from(op.is_merge()));
                     s.add(u64::from(op.steps_complete));

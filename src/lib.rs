@@ -96,7 +96,7 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
         facts.keep_window(opts.since, opts.until);
     }
     let mut analysis = Analysis::new(inputs, facts);
-    analysis.findings = rules.evaluate(&analysis);
+    (analysis.findings, analysis.undecided) = rules.evaluate(&analysis);
     let rotation = source::rotation::rotation_notes(&analysis.inputs);
     analysis.notes =
         rules::notes::notes(&analysis, rules.fact_groups.get("clock").copied(), rotation);

@@ -143,7 +143,7 @@ fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) {
 fn every_input_is_accounted_for() {
     for dir in [
         "fixtures/scale-in-stuck",
-        "fixtures/rules/tikv.scale-in-no-target-store/fire",
+        "rules/tikv/tikv.scale-in-no-target-store/fire",
     ] {
         let (v, _) = analyze_json(&[dir]);
         let mut want = Vec::new();
@@ -179,7 +179,7 @@ const CASES: &[Case] = &[
     Case {
         rule: "tikv.offline-store-pinned-by-leaderless-region",
         fire: "fixtures/scale-in-stuck",
-        near_miss: "fixtures/rules/tikv.offline-store-pinned-by-leaderless-region/near-miss",
+        near_miss: "rules/tikv/tikv.offline-store-pinned-by-leaderless-region/quiet",
         severity: "critical",
         stores: &[5],
         regions: &[434317],
@@ -187,8 +187,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tikv.scale-in-no-target-store",
-        fire: "fixtures/rules/tikv.scale-in-no-target-store/fire",
-        near_miss: "fixtures/rules/tikv.scale-in-no-target-store/near-miss",
+        fire: "rules/tikv/tikv.scale-in-no-target-store/fire",
+        near_miss: "rules/tikv/tikv.scale-in-no-target-store/quiet",
         severity: "critical",
         stores: &[3],
         regions: &[],
@@ -196,9 +196,9 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tikv.scale-in-blocked-by-space",
-        fire: "fixtures/rules/tikv.scale-in-blocked-by-space/fire",
+        fire: "rules/tikv/tikv.scale-in-blocked-by-space/fire",
         // PD's "no extra up store" line in a 3-store cluster with free disks is no-target.
-        near_miss: "fixtures/rules/tikv.scale-in-no-target-store/fire",
+        near_miss: "rules/tikv/tikv.scale-in-no-target-store/fire",
         severity: "warning",
         stores: &[4],
         regions: &[],
@@ -207,7 +207,7 @@ const CASES: &[Case] = &[
     Case {
         rule: "tikv.batch-raft-send-fail",
         fire: "fixtures/scale-in-stuck",
-        near_miss: "fixtures/rules/tikv.batch-raft-send-fail/near-miss",
+        near_miss: "rules/tikv/tikv.batch-raft-send-fail/quiet",
         severity: "warning",
         // The logging TiKV's address is store 5 in the pd-ctl store list.
         stores: &[5],
@@ -216,8 +216,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tikv.raft-message-too-large",
-        fire: "fixtures/rules/tikv.raft-message-too-large/fire",
-        near_miss: "fixtures/rules/tikv.raft-message-too-large/near-miss",
+        fire: "rules/tikv/tikv.raft-message-too-large/fire",
+        near_miss: "rules/tikv/tikv.raft-message-too-large/quiet",
         severity: "warning",
         stores: &[1],
         regions: &[],
@@ -225,8 +225,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tikv.store-disconnected",
-        fire: "fixtures/rules/tikv.store-disconnected/fire",
-        near_miss: "fixtures/rules/tikv.store-disconnected/near-miss",
+        fire: "rules/tikv/tikv.store-disconnected/fire",
+        near_miss: "rules/tikv/tikv.store-disconnected/quiet",
         severity: "warning",
         stores: &[4],
         regions: &[],
@@ -234,8 +234,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "generic.error-burst",
-        fire: "fixtures/rules/generic.error-burst/fire",
-        near_miss: "fixtures/rules/generic.error-burst/near-miss",
+        fire: "rules/generic/generic.error-burst/fire",
+        near_miss: "rules/generic/generic.error-burst/quiet",
         severity: "info",
         stores: &[],
         regions: &[],
@@ -243,8 +243,8 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "tikv.store-down",
-        fire: "fixtures/rules/tikv.store-down/fire",
-        near_miss: "fixtures/rules/tikv.store-down/near-miss",
+        fire: "rules/tikv/tikv.store-down/fire",
+        near_miss: "rules/tikv/tikv.store-down/quiet",
         severity: "critical",
         stores: &[4],
         regions: &[],
@@ -289,7 +289,7 @@ fn each_rule_fires_on_its_fixture_and_not_on_its_near_miss() {
 
 #[test]
 fn stale_disconnected_record_is_a_note_not_a_finding() {
-    let (v, code) = analyze_json(&["fixtures/rules/tikv.store-disconnected/near-miss"]);
+    let (v, code) = analyze_json(&["rules/tikv/tikv.store-disconnected/quiet"]);
     assert_eq!(code, 0);
     assert!(v["findings"].as_array().unwrap().is_empty());
     let notes = v["notes"].as_array().unwrap();
@@ -302,7 +302,7 @@ fn stale_disconnected_record_is_a_note_not_a_finding() {
 
 #[test]
 fn raft_message_too_large_names_the_sizes_and_sender() {
-    let (v, _) = analyze_json(&["fixtures/rules/tikv.raft-message-too-large/fire"]);
+    let (v, _) = analyze_json(&["rules/tikv/tikv.raft-message-too-large/fire"]);
     let f = findings(&v, "tikv.raft-message-too-large")[0];
     assert_eq!(f["evidence"].as_array().unwrap().len(), 2);
     assert_eq!(f["evidence"][0]["line"], 2);
@@ -311,12 +311,12 @@ fn raft_message_too_large_names_the_sizes_and_sender() {
 
 #[test]
 fn scale_in_rules_state_their_assumptions_and_targets() {
-    let (v, _) = analyze_json(&["fixtures/rules/tikv.scale-in-blocked-by-space/fire"]);
+    let (v, _) = analyze_json(&["rules/tikv/tikv.scale-in-blocked-by-space/fire"]);
     let f = findings(&v, "tikv.scale-in-blocked-by-space")[0];
     let s = f["summary"].as_str().unwrap();
     assert!(s.contains("store 2 89% used"), "{s}");
     assert!(findings(&v, "tikv.scale-in-no-target-store").is_empty());
-    let (v, _) = analyze_json(&["fixtures/rules/tikv.scale-in-no-target-store/fire"]);
+    let (v, _) = analyze_json(&["rules/tikv/tikv.scale-in-no-target-store/fire"]);
     let f = findings(&v, "tikv.scale-in-no-target-store")[0];
     // The PD log line is cited when present.
     assert!(
@@ -391,7 +391,7 @@ fn fail_on_and_quiet() {
             .code()
             .unwrap()
     };
-    let near = "fixtures/rules/tikv.batch-raft-send-fail/near-miss";
+    let near = "rules/tikv/tikv.batch-raft-send-fail/quiet";
     assert_eq!(code(&[near, "-q"]), 0, "only an info finding");
     assert_eq!(code(&[near, "-q", "--fail-on", "info"]), 1);
     assert_eq!(

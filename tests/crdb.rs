@@ -72,10 +72,10 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         rule: "crdb.decommission-stalled",
-        fire: "fixtures/rules/crdb.decommission-stalled/fire",
+        fire: "rules/crdb/crdb.decommission-stalled/fire",
         near_miss: &[
             // One pre-flight error saying the target stores are throttled.
-            "fixtures/rules/crdb.decommission-stalled/near-miss",
+            "rules/crdb/crdb.decommission-stalled/quiet",
             // Seed 004: n4 and n5 of a 5-node cluster decommission to completion.
             "fixtures/crdb-5node-decommission",
         ],
@@ -84,10 +84,10 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "crdb.terminated-before-decommissioned",
-        fire: "fixtures/rules/crdb.terminated-before-decommissioned/fire",
+        fire: "rules/crdb/crdb.terminated-before-decommissioned/fire",
         near_miss: &[
             // A dead node removed the documented way: `decommissioned`.
-            "fixtures/rules/crdb.terminated-before-decommissioned/near-miss",
+            "rules/crdb/crdb.terminated-before-decommissioned/quiet",
             "fixtures/crdb-5node-decommission",
         ],
         severity: "critical",
@@ -95,10 +95,10 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "crdb.decommission-one-by-one",
-        fire: "fixtures/rules/crdb.decommission-one-by-one/fire",
+        fire: "rules/crdb/crdb.decommission-one-by-one/fire",
         near_miss: &[
             // Seed 004's events of one `decommission 4 5` command (same Timestamp).
-            "fixtures/rules/crdb.decommission-one-by-one/near-miss",
+            "rules/crdb/crdb.decommission-one-by-one/quiet",
             "fixtures/crdb-5node-decommission",
         ],
         severity: "info",
@@ -106,10 +106,10 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "crdb.drain-timeout",
-        fire: "fixtures/rules/crdb.drain-timeout/fire",
+        fire: "rules/crdb/crdb.drain-timeout/fire",
         near_miss: &[
             // Seed 004's drains, both reaching `remaining: 0`.
-            "fixtures/rules/crdb.drain-timeout/near-miss",
+            "rules/crdb/crdb.drain-timeout/quiet",
             "fixtures/crdb-5node-decommission",
         ],
         severity: "warning",
@@ -117,21 +117,21 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "crdb.unclean-shutdown",
-        fire: "fixtures/rules/crdb.unclean-shutdown/fire",
+        fire: "rules/crdb/crdb.unclean-shutdown/fire",
         near_miss: &[
             // A completed shutdown before a restart, and `too early to drain; used hard
             // shutdown instead` before another.
-            "fixtures/rules/crdb.unclean-shutdown/near-miss",
+            "rules/crdb/crdb.unclean-shutdown/quiet",
         ],
         severity: "warning",
         nodes: &["n2"],
     },
     Case {
         rule: "crdb.dead-node",
-        fire: "fixtures/rules/crdb.dead-node/fire",
+        fire: "rules/crdb/crdb.dead-node/fire",
         near_miss: &[
             // The same node after its decommission: `decommissioned`, not dead.
-            "fixtures/rules/crdb.dead-node/near-miss",
+            "rules/crdb/crdb.dead-node/quiet",
             "fixtures/crdb-5node-decommission",
         ],
         severity: "warning",
@@ -218,7 +218,7 @@ fn three_node_rf3_stall_names_the_cause() {
 
 #[test]
 fn preflight_block_fires_with_the_allocator_reason() {
-    let (v, _) = analyze("fixtures/rules/crdb.decommission-stalled/fire");
+    let (v, _) = analyze("rules/crdb/crdb.decommission-stalled/fire");
     let f = findings(&v, "crdb.decommission-stalled")[0];
     has_ev(f, "decommission.txt", 8);
     has_ev(f, "decommission.txt", 9);
@@ -234,7 +234,7 @@ fn preflight_block_fires_with_the_allocator_reason() {
 
 #[test]
 fn replica_count_that_stops_falling_is_a_stall() {
-    let (v, _) = analyze("fixtures/rules/crdb.decommission-stalled/fire-plateau");
+    let (v, _) = analyze("rules/crdb/crdb.decommission-stalled/fire-plateau");
     let f = findings(&v, "crdb.decommission-stalled");
     assert_eq!(f.len(), 1, "{f:?}");
     let f = f[0];
@@ -254,7 +254,7 @@ fn replica_count_that_stops_falling_is_a_stall() {
 
 #[test]
 fn drain_stuck_in_a_goroutine_dump() {
-    let (v, _) = analyze("fixtures/rules/crdb.drain-timeout/fire-goroutines");
+    let (v, _) = analyze("rules/crdb/crdb.drain-timeout/fire-goroutines");
     let stacks = v["inputs"]
         .as_array()
         .unwrap()
@@ -280,7 +280,7 @@ fn drain_stuck_in_a_goroutine_dump() {
         "cockroach node drain 1 --host=<live node> --drain-wait=15m",
     );
     // A drain goroutine without a wait yet, and a long wait outside drain code: nothing.
-    let (v, _) = analyze("fixtures/rules/crdb.drain-timeout/near-miss-goroutines");
+    let (v, _) = analyze("rules/crdb/crdb.drain-timeout/quiet-goroutines");
     assert!(findings(&v, "crdb.drain-timeout").is_empty());
 }
 
@@ -307,7 +307,7 @@ fn five_node_decommission_that_completes_is_clean() {
 
 #[test]
 fn terminated_node_is_named_with_the_dead_node_command() {
-    let (v, _) = analyze("fixtures/rules/crdb.terminated-before-decommissioned/fire");
+    let (v, _) = analyze("rules/crdb/crdb.terminated-before-decommissioned/fire");
     let f = findings(&v, "crdb.terminated-before-decommissioned");
     assert_eq!(f.len(), 1, "n5 finished its decommission: only n4");
     let f = f[0];
@@ -322,7 +322,7 @@ fn terminated_node_is_named_with_the_dead_node_command() {
 
 #[test]
 fn one_by_one_lists_the_separate_commands() {
-    let (v, code) = analyze("fixtures/rules/crdb.decommission-one-by-one/fire");
+    let (v, code) = analyze("rules/crdb/crdb.decommission-one-by-one/fire");
     assert_eq!(code, 0, "info only");
     let f = findings(&v, "crdb.decommission-one-by-one")[0];
     for line in [9, 10, 12, 14] {
@@ -338,7 +338,7 @@ fn one_by_one_lists_the_separate_commands() {
 
 #[test]
 fn drain_timeout_cites_the_cli_error_and_the_low_lease_wait() {
-    let (v, _) = analyze("fixtures/rules/crdb.drain-timeout/fire");
+    let (v, _) = analyze("rules/crdb/crdb.drain-timeout/fire");
     let f = findings(&v, "crdb.drain-timeout");
     assert_eq!(f.len(), 1, "CLI capture and node log are one node: {f:?}");
     let f = f[0];
@@ -363,7 +363,7 @@ fn drain_timeout_cites_the_cli_error_and_the_low_lease_wait() {
 
 #[test]
 fn unclean_shutdown_tells_definite_from_weaker_evidence() {
-    let (v, _) = analyze("fixtures/rules/crdb.unclean-shutdown/fire");
+    let (v, _) = analyze("rules/crdb/crdb.unclean-shutdown/fire");
     let f = findings(&v, "crdb.unclean-shutdown");
     assert_eq!(f.len(), 2, "{f:?}");
     let n2 = f
@@ -395,7 +395,7 @@ fn unclean_shutdown_tells_definite_from_weaker_evidence() {
 
 #[test]
 fn dead_node_measures_liveness_age() {
-    let (v, _) = analyze("fixtures/rules/crdb.dead-node/fire");
+    let (v, _) = analyze("rules/crdb/crdb.dead-node/fire");
     let f = findings(&v, "crdb.dead-node");
     assert_eq!(f.len(), 1, "{f:?}");
     let f = f[0];

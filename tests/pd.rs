@@ -37,17 +37,17 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         rule: "pd.merge-operator-stuck",
-        fire: "fixtures/rules/pd.merge-operator-stuck/fire",
+        fire: "rules/pd/pd.merge-operator-stuck/fire",
         // Seed 003 verbatim: the normal end of a merge.
-        near_miss: "fixtures/rules/pd.merge-operator-stuck/near-miss",
+        near_miss: "rules/pd/pd.merge-operator-stuck/quiet",
         expect: &[("warning", &[266988190], &[512607784, 513499180])],
         cites: ("pd-10.0.1.1-2379/log/pd.log", 5),
         command: Some("pd-ctl -u <pd-addr> store 266988190"),
     },
     Case {
         rule: "pd.merge-blocked",
-        fire: "fixtures/rules/pd.merge-blocked/fire",
-        near_miss: "fixtures/rules/pd.merge-blocked/near-miss",
+        fire: "rules/pd/pd.merge-blocked/fire",
+        near_miss: "rules/pd/pd.merge-blocked/quiet-fixture",
         expect: &[("warning", &[], &[]), ("warning", &[], &[])],
         cites: (
             "monitor/metrics/10.0.1.5_9090/pd_checker_event_count-2024-07-09T14-25-23+08-00-2024-07-09T16-25-23+08-00.json",
@@ -57,16 +57,16 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "pd.merge-disabled-by-config",
-        fire: "fixtures/rules/pd.merge-disabled-by-config/fire",
-        near_miss: "fixtures/rules/pd.merge-disabled-by-config/near-miss",
+        fire: "rules/pd/pd.merge-disabled-by-config/fire",
+        near_miss: "rules/pd/pd.merge-disabled-by-config/quiet-fixture",
         expect: &[("warning", &[], &[])],
         cites: ("pd-10.0.1.1-2379/log/pd.log", 5),
         command: Some("pd-ctl -u <pd-addr> config set merge-schedule-limit 64"),
     },
     Case {
         rule: "pd.empty-region-pileup",
-        fire: "fixtures/rules/pd.empty-region-pileup/fire",
-        near_miss: "fixtures/rules/pd.empty-region-pileup/near-miss",
+        fire: "rules/pd/pd.empty-region-pileup/fire",
+        near_miss: "rules/pd/pd.empty-region-pileup/quiet-fixture",
         expect: &[("warning", &[], &[])],
         cites: (
             "monitor/metrics/10.0.1.5_9090/pd_regions_status-2024-07-09T14-25-23+08-00-2024-07-09T16-25-23+08-00.json",
@@ -76,40 +76,40 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "pd.memory-growth-after-merges",
-        fire: "fixtures/rules/pd.memory-growth-after-merges/fire",
-        near_miss: "fixtures/rules/pd.memory-growth-after-merges/near-miss",
+        fire: "rules/pd/pd.memory-growth-after-merges/fire",
+        near_miss: "rules/pd/pd.memory-growth-after-merges/quiet-fixture",
         expect: &[("info", &[], &[])],
         cites: ("pd-10.0.1.1-2379/log/pd.log", 2),
         command: None,
     },
     Case {
         rule: "tikv.store-offline-stalled",
-        fire: "fixtures/rules/tikv.store-offline-stalled/fire",
-        near_miss: "fixtures/rules/tikv.store-offline-stalled/near-miss",
+        fire: "rules/tikv/tikv.store-offline-stalled/fire",
+        near_miss: "rules/tikv/tikv.store-offline-stalled/quiet",
         expect: &[("warning", &[5], &[])],
         cites: ("pdctl/store_5_1035.txt", 14),
         command: Some("pd-ctl -u 10.0.1.1:2379 store limit 5 <n> remove-peer"),
     },
     Case {
         rule: "tikv.majority-replicas-lost",
-        fire: "fixtures/rules/tikv.majority-replicas-lost/fire",
-        near_miss: "fixtures/rules/tikv.majority-replicas-lost/near-miss",
+        fire: "rules/tikv/tikv.majority-replicas-lost/fire",
+        near_miss: "rules/tikv/tikv.majority-replicas-lost/quiet",
         expect: &[("critical", &[4, 5], &[1001])],
         cites: ("pdctl/region_1001.txt", 3),
         command: Some("pd-ctl -u 10.0.1.1:2379 unsafe remove-failed-stores 4,5"),
     },
     Case {
         rule: "tikv.unsafe-recovery-status",
-        fire: "fixtures/rules/tikv.unsafe-recovery-status/fire",
-        near_miss: "fixtures/rules/tikv.unsafe-recovery-status/near-miss",
+        fire: "rules/tikv/tikv.unsafe-recovery-status/fire",
+        near_miss: "rules/tikv/tikv.unsafe-recovery-status/quiet",
         expect: &[("warning", &[2, 3, 4, 5], &[])],
         cites: ("pdctl/unsafe_recovery_show.txt", 36),
         command: Some("pd-ctl -u <pd-addr> store 2"),
     },
     Case {
         rule: "pd.storage-write-failed",
-        fire: "fixtures/rules/pd.storage-write-failed/fire",
-        near_miss: "fixtures/rules/pd.storage-write-failed/near-miss",
+        fire: "rules/pd/pd.storage-write-failed/fire",
+        near_miss: "rules/pd/pd.storage-write-failed/quiet",
         expect: &[("critical", &[], &[]), ("warning", &[], &[])],
         cites: ("pd-10.0.1.1-2379/log/pd.log", 8),
         command: Some(
@@ -118,17 +118,17 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "pd.operator-canceled",
-        fire: "fixtures/rules/pd.operator-canceled/fire",
+        fire: "rules/pd/pd.operator-canceled/fire",
         // The normal end of a merge (seed 003) cancels the source's operator: never reported.
-        near_miss: "fixtures/rules/pd.merge-operator-stuck/near-miss",
+        near_miss: "rules/pd/pd.merge-operator-stuck/quiet",
         expect: &[("warning", &[], &[142725, 142811])],
         cites: ("pd-10.0.1.1-2379/log/pd.log", 9),
         command: Some("pd-ctl -u <pd-addr> region 142725"),
     },
     Case {
         rule: "pd.operator-rejected",
-        fire: "fixtures/rules/pd.operator-rejected/fire",
-        near_miss: "fixtures/rules/pd.operator-rejected/near-miss",
+        fire: "rules/pd/pd.operator-rejected/fire",
+        near_miss: "rules/pd/pd.operator-rejected/quiet-fixture",
         // The pasted command lines name region 434317.
         expect: &[("warning", &[3], &[434317]), ("warning", &[], &[434317])],
         cites: ("pdctl/operator_add.txt", 3),
@@ -183,13 +183,15 @@ fn each_pd_rule_fires_on_its_fixture_and_not_on_its_near_miss() {
 
 #[test]
 fn every_pd_fixture_input_is_read() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     for c in CASES {
         for dir in [c.fire, c.near_miss] {
             let v = analyze(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir));
             for i in v["inputs"].as_array().unwrap() {
                 // A pasted session with only `Success!` answers holds nothing to read.
-                if i["path"] == "pdctl/operator_add.txt" && dir.ends_with("near-miss") {
+                if i["path"] == "pdctl/operator_add.txt"
+                    && (dir.ends_with("quiet") || dir.ends_with("quiet-fixture"))
+                {
                     continue;
                 }
                 assert_eq!(i["status"], "parsed", "{dir}: {i}");
@@ -202,7 +204,7 @@ fn every_pd_fixture_input_is_read() {
 
 #[test]
 fn stuck_merge_names_the_step_the_source_waits_on() {
-    let v = fixture("fixtures/rules/pd.merge-operator-stuck/fire");
+    let v = fixture("rules/pd/pd.merge-operator-stuck/fire");
     let f = findings(&v, "pd.merge-operator-stuck")[0];
     assert_eq!(
         f["title"],
@@ -222,13 +224,13 @@ fn stuck_merge_names_the_step_the_source_waits_on() {
     assert!(ev.contains(&(log, 31)), "{ev:?}");
     assert!(commands(f).contains(&"pd-ctl -u <pd-addr> operator remove 512607784".to_string()));
     // Nothing else is reported about the seed's merge.
-    let v = fixture("fixtures/rules/pd.merge-operator-stuck/near-miss");
+    let v = fixture("rules/pd/pd.merge-operator-stuck/quiet");
     assert!(v["findings"].as_array().unwrap().is_empty(), "{v:#}");
 }
 
 #[test]
 fn timed_out_merge_names_the_joint_consensus_step() {
-    let v = fixture("fixtures/rules/pd.merge-operator-stuck/timeout");
+    let v = fixture("rules/pd/pd.merge-operator-stuck/timeout");
     let f = findings(&v, "pd.merge-operator-stuck");
     assert_eq!(
         f.len(),
@@ -254,7 +256,7 @@ fn timed_out_merge_names_the_joint_consensus_step() {
 
 #[test]
 fn merge_blocked_reports_the_cause_behind_no_target_and_each_reason() {
-    let v = fixture("fixtures/rules/pd.merge-blocked/fire");
+    let v = fixture("rules/pd/pd.merge-blocked/fire");
     let f = findings(&v, "pd.merge-blocked");
     let titles: Vec<&str> = f.iter().map(|x| x["title"].as_str().unwrap()).collect();
     assert_eq!(
@@ -273,13 +275,13 @@ fn merge_blocked_reports_the_cause_behind_no_target_and_each_reason() {
     // `no-need` is high in every cluster: not a reason here (empty regions are undersized).
     assert!(!titles.iter().any(|t| t.contains("no-need")));
     // Near-miss: no-leader and recently-start only right after the PD start.
-    let v = fixture("fixtures/rules/pd.merge-blocked/near-miss");
+    let v = fixture("rules/pd/pd.merge-blocked/quiet-fixture");
     assert!(findings(&v, "pd.merge-blocked").is_empty());
 }
 
 #[test]
 fn merge_disabled_says_where_it_read_the_setting_and_what_it_assumed() {
-    let v = fixture("fixtures/rules/pd.merge-disabled-by-config/fire");
+    let v = fixture("rules/pd/pd.merge-disabled-by-config/fire");
     let f = findings(&v, "pd.merge-disabled-by-config")[0];
     let s = f["summary"].as_str().unwrap();
     assert!(
@@ -301,7 +303,7 @@ fn merge_disabled_says_where_it_read_the_setting_and_what_it_assumed() {
     .unwrap();
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/rules/pd.merge-disabled-by-config/fire/pd-10.0.1.1-2379/metrics.txt"),
+            .join("rules/pd/pd.merge-disabled-by-config/fire/pd-10.0.1.1-2379/metrics.txt"),
         d.path().join("metrics.txt"),
     )
     .unwrap();
@@ -333,7 +335,7 @@ fn merge_disabled_says_where_it_read_the_setting_and_what_it_assumed() {
 #[test]
 fn unsafe_recovery_severity_follows_the_stage() {
     // Failed (PD 7.5 capitalisation): critical, with the error.
-    let v = fixture("fixtures/rules/tikv.unsafe-recovery-status/failed");
+    let v = fixture("rules/tikv/tikv.unsafe-recovery-status/failed");
     let f = findings(&v, "tikv.unsafe-recovery-status");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["severity"], "critical");
@@ -342,7 +344,7 @@ fn unsafe_recovery_severity_follows_the_stage() {
     assert!(s.contains("Stores that had not reported: 3"), "{s}");
     assert!(evidence(f[0]).contains(&("pdctl/unsafe_recovery_show.txt".into(), 30)));
     // Finished, read from PD's own JSON log lines: info with the tables to check.
-    let v = fixture("fixtures/rules/tikv.unsafe-recovery-status/finished");
+    let v = fixture("rules/tikv/tikv.unsafe-recovery-status/finished");
     let f = findings(&v, "tikv.unsafe-recovery-status");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["severity"], "info");
@@ -354,7 +356,7 @@ fn unsafe_recovery_severity_follows_the_stage() {
         &("pd-10.0.1.1-2379/log/pd.log".to_string(), 7)
     );
     // Stuck: names the stores that did not report.
-    let v = fixture("fixtures/rules/tikv.unsafe-recovery-status/fire");
+    let v = fixture("rules/tikv/tikv.unsafe-recovery-status/fire");
     let f = findings(&v, "tikv.unsafe-recovery-status")[0];
     let s = f["summary"].as_str().unwrap();
     assert!(s.contains("Stores that have not reported: 2,3"), "{s}");
@@ -363,7 +365,7 @@ fn unsafe_recovery_severity_follows_the_stage() {
 
 #[test]
 fn majority_loss_remediation_follows_the_pd_version() {
-    let v = fixture("fixtures/rules/tikv.majority-replicas-lost/fire");
+    let v = fixture("rules/tikv/tikv.majority-replicas-lost/fire");
     let f = findings(&v, "tikv.majority-replicas-lost")[0];
     let cmds = commands(f);
     assert!(!cmds.iter().any(|c| c.starts_with("tikv-ctl")), "{cmds:?}");
@@ -374,7 +376,7 @@ fn majority_loss_remediation_follows_the_pd_version() {
     // The same bundle seen by pd-ctl 5.2.1: the offline tikv-ctl path.
     let d = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/rules/tikv.majority-replicas-lost/fire/pdctl");
+        .join("rules/tikv/tikv.majority-replicas-lost/fire/pdctl");
     std::fs::create_dir_all(d.path().join("pdctl")).unwrap();
     for e in std::fs::read_dir(&src).unwrap() {
         let p = e.unwrap().path();
@@ -400,7 +402,7 @@ fn majority_loss_remediation_follows_the_pd_version() {
 
 #[test]
 fn offline_store_stall_compares_snapshots() {
-    let v = fixture("fixtures/rules/tikv.store-offline-stalled/fire");
+    let v = fixture("rules/tikv/tikv.store-offline-stalled/fire");
     let f = findings(&v, "tikv.store-offline-stalled")[0];
     let s = f["summary"].as_str().unwrap();
     assert!(s.contains("region_count 312 → 312"), "{s}");
@@ -415,7 +417,7 @@ fn offline_store_stall_compares_snapshots() {
 
 #[test]
 fn storage_failures_split_region_storage_from_etcd() {
-    let v = fixture("fixtures/rules/pd.storage-write-failed/fire");
+    let v = fixture("rules/pd/pd.storage-write-failed/fire");
     let f = findings(&v, "pd.storage-write-failed");
     assert_eq!(f[0]["severity"], "critical");
     assert!(
@@ -435,7 +437,7 @@ fn storage_failures_split_region_storage_from_etcd() {
 
 #[test]
 fn rejected_operator_points_to_the_leaderless_rule() {
-    let v = fixture("fixtures/rules/pd.operator-rejected/fire");
+    let v = fixture("rules/pd/pd.operator-rejected/fire");
     let f = findings(&v, "pd.operator-rejected");
     let no_leader = f
         .iter()

@@ -18,16 +18,22 @@ fn run(args: &[&str]) -> (String, String, i32) {
     )
 }
 
-/// The TOML examples of rules/README.md, one file each.
-fn readme_rules(dir: &Path) -> usize {
+/// The TOML examples of rules/README.md, by rule id.
+fn readme_rules() -> Vec<(String, String)> {
     let text = fs::read_to_string("rules/README.md").unwrap();
-    let mut n = 0;
-    for block in text.split("```toml\n").skip(1) {
-        let body = block.split("\n```").next().unwrap();
-        n += 1;
-        fs::write(dir.join(format!("example-{n}.toml")), body).unwrap();
-    }
-    n
+    text.split("```toml\n")
+        .skip(1)
+        .map(|block| {
+            let body = block.split("\n```").next().unwrap().to_string();
+            let id = body
+                .lines()
+                .find_map(|l| l.strip_prefix("id = \""))
+                .and_then(|l| l.strip_suffix('"'))
+                .unwrap()
+                .to_string();
+            (id, body + "\n")
+        })
+        .collect()
 }
 
 #[test]
@@ -47,40 +53,34 @@ fn builtin_rule_tests_pass() {
 
 #[test]
 fn readme_examples_are_rules_that_pass_their_tests_and_lint() {
-    let d = tempfile::tempdir().unwrap();
-    let n = readme_rules(d.path());
-    assert!(
-        n >= 4,
-        "README has a worked example per generic matcher kind"
-    );
-    let p = d.path().to_str().unwrap();
+    let examples = readme_rules();
+    assert!(examples.len() >= 7, "a worked example per query operator");
+    // The README shows the example files as they are.
+    for (id, body) in &examples {
+        let file = fs::read_to_string(format!("rules/examples/{id}.toml")).unwrap();
+        assert_eq!(
+            &file, body,
+            "rules/README.md shows rules/examples/{id}.toml differently"
+        );
+    }
     // Each example carries a firing and a quiet case; all of them pass.
-    let (out, err, code) = run(&["rules", "test", p]);
+    let (out, err, code) = run(&["rules", "test", "rules/examples"]);
     assert_eq!(code, 0, "{out}{err}");
-    let examples = out
+    let passed = out
         .lines()
         .filter(|l| l.starts_with("ok     example."))
         .count();
-    assert_eq!(examples, 2 * n, "{out}");
+    assert_eq!(passed, 2 * examples.len(), "{out}");
     assert!(out.ends_with(" passed, 0 failed\n"), "{out}");
-    let (out, _, code) = run(&["rules", "lint", p]);
+    let (out, _, code) = run(&["rules", "lint", "rules/examples"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.ends_with("0 style problems\n"), "{out}");
-    // The user rule runs in analyze beside the built-in ones.
-    let bundle = tempfile::tempdir().unwrap();
-    let log = bundle.path().join("tikv-10.0.1.5-20160/log");
-    fs::create_dir_all(&log).unwrap();
-    fs::write(
-        log.join("tikv.log"),
-        "[2024/03/01 10:00:01.000 +08:00] [WARN] [pd.rs:1200] [\"raftstore slow score 88.5\"] [store_id=1]\n\
-[2024/03/01 10:00:11.000 +08:00] [WARN] [pd.rs:1200] [\"raftstore slow score 93.0\"] [store_id=1]\n",
-    )
-    .unwrap();
+    // A user rule runs in analyze beside the built-in ones, its words filled in.
     let (out, _, _) = run(&[
         "analyze",
-        bundle.path().to_str().unwrap(),
+        "rules/examples/example.raft-stream-errors/fire",
         "--rules",
-        p,
+        "rules/examples",
         "--format",
         "json",
     ]);
@@ -89,14 +89,20 @@ fn readme_examples_are_rules_that_pass_their_tests_and_lint() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["rule"] == "example.raftstore-slow-score")
+        .find(|f| f["rule"] == "example.raft-stream-errors")
         .unwrap();
     assert_eq!(
         f["title"],
-        "TiKV 10.0.1.5:20160 reports a slow raftstore (2 lines)"
+        "TiKV 10.203.93.36:20160: 3 raft stream failures in 10 minutes"
     );
-    let cmd = f["remediation"][0]["command"].as_str().unwrap();
-    assert!(cmd.contains("-N 10.0.1.5:20160"), "{cmd}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "tikv.batch-raft-send-fail"),
+        "built-in rules run too"
+    );
 }
 
 fn write_rule(dir: &Path, name: &str, text: &str) -> String {
@@ -108,28 +114,37 @@ const GOOD_HEAD: &str = "id = \"my.rule\"\nseverity = \"warning\"\n";
 
 #[test]
 fn rule_file_errors_name_file_line_and_column() {
+    let q = "[query]\nfrom = \"events\"\nneedles.main = [\"x\"]\n";
     let cases = [
         (
             "placeholder.toml",
-            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"seen on {{nodee}}\"\n[matcher]\nkind = \"log-pattern\"\nneedles = [\"x\"]\n"),
+            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"seen on {{nodee}}\"\n{q}"),
             ":4:",
             "unknown placeholder {nodee}",
         ),
         (
             "regex.toml",
-            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"s\"\n[matcher]\nkind = \"log-pattern\"\nneedles = [\"x\"]\nregex = \"a(b\"\n"),
+            format!(
+                "{GOOD_HEAD}title = \"t\"\nsummary = \"s\"\n{q}where = \"message matches 'a(b'\"\n"
+            ),
             ":8:",
             "bad regex",
         ),
         (
-            "kind.toml",
-            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"s\"\n[matcher]\nkind = \"log-patern\"\nneedles = [\"x\"]\n"),
+            "table.toml",
+            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"s\"\n[query]\nfrom = \"evnts\"\n"),
             ":6:",
-            "log-patern",
+            "evnts",
+        ),
+        (
+            "column.toml",
+            format!("{GOOD_HEAD}title = \"t\"\nsummary = \"s\"\n{q}where = \"mesage == 'x'\"\n"),
+            ":8:",
+            "mesage",
         ),
         (
             "missing.toml",
-            "id = \"my.rule\"\ntitle = \"t\"\nsummary = \"s\"\n[matcher]\nkind = \"log-pattern\"\nneedles = [\"x\"]\n".to_string(),
+            format!("id = \"my.rule\"\ntitle = \"t\"\nsummary = \"s\"\n{q}"),
             ":1:",
             "severity",
         ),
@@ -147,13 +162,13 @@ fn rule_file_errors_name_file_line_and_column() {
 #[test]
 fn user_rule_overrides_builtin_and_only_disable_select() {
     let d = tempfile::tempdir().unwrap();
-    let text = fs::read_to_string("rules/tikv.store-down.toml")
+    let text = fs::read_to_string("rules/tikv/tikv.store-down.toml")
         .unwrap()
         .replace("is down: {state}", "is DOWN (site override): {state}");
     let dir = write_rule(d.path(), "tikv.store-down.toml", &text);
     let (out, _, _) = run(&[
         "analyze",
-        "fixtures/rules/tikv.store-down/fire",
+        "rules/tikv/tikv.store-down/fire",
         "--rules",
         &dir,
         "--format",
@@ -253,7 +268,7 @@ fn junit_output_validates_and_fails_on_threshold() {
 fn coverage_says_what_could_not_run() {
     let (out, _, _) = run(&[
         "analyze",
-        "fixtures/rules/tikv.store-down/fire",
+        "rules/tikv/tikv.store-down/fire",
         "--coverage",
         "--format",
         "json",
@@ -281,14 +296,14 @@ fn baseline_reports_only_new_findings() {
     let old = d.path().join("old.json");
     let (out, _, _) = run(&[
         "analyze",
-        "fixtures/rules/tikv.store-down/fire",
+        "rules/tikv/tikv.store-down/fire",
         "--format",
         "json",
     ]);
     fs::write(&old, out).unwrap();
     let (out, _, code) = run(&[
         "analyze",
-        "fixtures/rules/tikv.store-down/fire",
+        "rules/tikv/tikv.store-down/fire",
         "--format",
         "json",
         "--baseline",

@@ -20,7 +20,7 @@ pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
 pub use input::{InputReport, Kind, Status};
 pub use log::{Level, LogEvent, TemplateStat};
 pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
-pub use report::{Analysis, Coverage, RuleCoverage};
+pub use report::{Analysis, Coverage, RuleCoverage, Undecided};
 pub use version::{Component, SeenVersion, Version};
 
 /// Where a fact came from: an input and a 1-based line within it (after decompression).

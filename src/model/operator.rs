@@ -57,7 +57,6 @@ impl Operator {
     }
 }
 
-
 /// Store ids a step names (`add learner peer 612422577 on store 16910359` → 16910359;
 /// `transfer leader from store 8 to store 16910359` → 8, 16910359).
 pub fn step_stores(step: &str) -> Vec<u64> {
@@ -101,4 +100,3 @@ pub fn step_action(step: &str) -> &str {
         .copied()
         .unwrap_or_else(|| step.split(' ').next().unwrap_or(step))
 }
-

@@ -22,12 +22,24 @@ pub struct Coverage {
     pub unused_inputs: Vec<String>,
 }
 
+/// A rule that could not decide from this bundle, what it could not know, and the command
+/// that would settle it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Undecided {
+    pub rule: String,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
 pub struct Analysis {
     /// Every input, sorted by path.
     pub inputs: Vec<InputReport>,
     index: BTreeMap<InputId, usize>,
     pub facts: Facts,
     pub findings: Vec<Finding>,
+    /// Rules that could not decide (a filtered listing where they need a complete one).
+    pub undecided: Vec<Undecided>,
     /// Notes about assumptions and near-misses, shown under the findings.
     pub notes: Vec<String>,
     /// Which rules could run (`--coverage`).
@@ -43,6 +55,7 @@ impl Analysis {
             index,
             facts,
             findings: Vec::new(),
+            undecided: Vec::new(),
             notes: Vec::new(),
             coverage: None,
         }

@@ -173,6 +173,8 @@ impl RecoveryStage {
 #[derive(Debug, Default)]
 pub struct SchedFacts {
     pub samples: Vec<MetricSample>,
+    /// Unsafe-recovery stages as PD logs them, one per kept PD log line that is one.
+    pub log_stages: Vec<RecoveryStage>,
     pub recoveries: Vec<RecoveryReport>,
     pub operator_snapshots: Vec<OperatorSnapshot>,
 }
@@ -180,6 +182,7 @@ pub struct SchedFacts {
 impl SchedFacts {
     pub fn append(&mut self, mut other: SchedFacts) {
         self.samples.append(&mut other.samples);
+        self.log_stages.append(&mut other.log_stages);
         self.recoveries.append(&mut other.recoveries);
         self.operator_snapshots
             .append(&mut other.operator_snapshots);

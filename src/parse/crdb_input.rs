@@ -246,3 +246,46 @@ id | address | build | updated_at | is_live
         );
     }
 }
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+
+    #[test]
+    fn runs_split_at_commands_completion_and_node_sets() {
+        // n5 stays at 12 while n4 moves: the CLI reprinted the table three times.
+        let text = "\
+$ cockroach node decommission 4 5 --host=h:26257
+id | is_live | replicas | is_decommissioning | membership | is_draining
+---+---------+----------+--------------------+------------+------------
+4 | true | 30 | true | decommissioning | true
+5 | true | 12 | true | decommissioning | true
+(2 rows)
+id | is_live | replicas | is_decommissioning | membership | is_draining
+---+---------+----------+--------------------+------------+------------
+4 | true | 20 | true | decommissioning | true
+5 | true | 12 | true | decommissioning | true
+(2 rows)
+id | is_live | replicas | is_decommissioning | membership | is_draining
+---+---------+----------+--------------------+------------+------------
+4 | true | 10 | true | decommissioning | true
+5 | true | 12 | true | decommissioning | true
+(2 rows)
+$ cockroach node decommission 6 --host=h:26257
+id | is_live | replicas | is_decommissioning | membership | is_draining
+---+---------+----------+--------------------+------------+------------
+6 | true | 0 | true | decommissioning | true
+(1 row)
+No more data reported on target nodes. Please verify cluster health before removing the nodes.
+";
+        let c = collect(Kind::CrdbDecommissionOutput, text, InputId(0));
+        let runs = &c.facts.runs;
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].ids, vec![4, 5]);
+        assert_eq!(runs[0].snapshots.len(), 3);
+        assert_eq!(runs[0].completed, None);
+        assert_eq!(runs[1].ids, vec![6]);
+        assert_eq!(runs[1].completed, Some(22));
+        assert!(!runs[1].recommission);
+    }
+}

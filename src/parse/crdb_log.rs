@@ -239,8 +239,9 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
 fn old_event_fields(message: &str, fields: &mut Vec<(String, String)>) {
     static EVENT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     if message.contains("Event: ")
-        && let Some(re) = EVENT
-            .get_or_init(|| regex::Regex::new(r#"Event: ‹?"(node_[a-z_]+)"›?, target: ‹?(\d+)"#).ok())
+        && let Some(re) = EVENT.get_or_init(|| {
+            regex::Regex::new(r#"Event: ‹?"(node_[a-z_]+)"›?, target: ‹?(\d+)"#).ok()
+        })
         && let Some(c) = re.captures(message)
     {
         fields.push(("event".into(), c[1].to_string()));

@@ -342,7 +342,9 @@ mod tests {
         assert_eq!(step_action(&op.steps[8]), "transfer leader");
         assert_eq!(op.end, None);
         assert_eq!(
-            go_time(op.create_at.as_deref().unwrap()).unwrap().to_rfc3339(),
+            go_time(op.create_at.as_deref().unwrap())
+                .unwrap()
+                .to_rfc3339(),
             "2024-07-22T20:02:58.803075332+08:00"
         );
     }
@@ -423,7 +425,9 @@ mod tests {
         assert_eq!(op.region, Some(5));
         assert_eq!(op.steps.len(), 2);
         assert_eq!(
-            go_time(op.create_at.as_deref().unwrap()).unwrap().to_rfc3339(),
+            go_time(op.create_at.as_deref().unwrap())
+                .unwrap()
+                .to_rfc3339(),
             "2024-01-01T00:00:00+00:00"
         );
         assert!(Operator::parse("hello").is_none());

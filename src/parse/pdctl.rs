@@ -478,7 +478,9 @@ fn store_listing_is_complete(command: Option<&str>, m: &Map<String, Value>, len:
             let words: Vec<&str> = c.split_whitespace().collect();
             // `store`, `store --jq ...` is still every store; a curl of /stores too.
             words.first() == Some(&"store")
-                && words[1..].iter().all(|w| w.starts_with("--jq") || w.starts_with('-'))
+                && words[1..]
+                    .iter()
+                    .all(|w| w.starts_with("--jq") || w.starts_with('-'))
                 && !c.contains("--state")
         }
     };

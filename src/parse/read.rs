@@ -210,6 +210,17 @@ fn take_log(
             }
         }
     }
+    // PD logs each unsafe-recovery stage as it enters it.
+    if kind == Kind::PdLog {
+        for e in &out.events {
+            if let Some(mut st) = super::unsafe_recovery::stage_from_text(&e.message, e.loc) {
+                if st.time.is_none() {
+                    st.time = e.time.map(|t| t.naive_local());
+                }
+                facts.sched.log_stages.push(st);
+            }
+        }
+    }
     facts.events = out.events;
 }
 

@@ -327,7 +327,6 @@ pub fn parse(text: &str, input: InputId) -> RecoveryOutput {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

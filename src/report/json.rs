@@ -1,7 +1,7 @@
 use super::{Summary, summary};
 use crate::model::Analysis;
 use crate::model::InputReport;
-use crate::rules::{Entities, Finding, Step};
+use crate::model::{Entities, Finding, Step};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -38,6 +38,9 @@ struct Report<'a> {
     summary: Summary,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
+    /// Rules that could not decide on this bundle, and the command that settles each.
+    #[serde(skip_serializing_if = "<[crate::model::Undecided]>::is_empty")]
+    undecided: &'a [crate::model::Undecided],
     #[serde(skip_serializing_if = "Option::is_none")]
     coverage: Option<&'a crate::model::Coverage>,
 }
@@ -76,6 +79,7 @@ pub fn json(a: &Analysis) -> String {
         findings: a.findings.iter().map(|f| finding(a, f)).collect(),
         summary: summary(a),
         notes: &a.notes,
+        undecided: &a.undecided,
         coverage: a.coverage.as_ref(),
     };
     let mut s =

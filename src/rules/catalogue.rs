@@ -68,10 +68,7 @@ pub fn show(rules: &RuleSet, id: &str) -> Result<String, RuleError> {
     if let Some(e) = &s.explain {
         out.push_str(&format!("\n{}\n", e.trim()));
     }
-    out.push_str(&format!(
-        "\nLogic:\n{}",
-        indent(&logic_toml(r), "  ")
-    ));
+    out.push_str(&format!("\nLogic:\n{}", indent(&logic_toml(r), "  ")));
     if !s.remediation.is_empty() {
         out.push_str("\nRemediation:\n");
         out.push_str(&steps_text(&s.remediation));
@@ -79,12 +76,9 @@ pub fn show(rules: &RuleSet, id: &str) -> Result<String, RuleError> {
     if !s.test.is_empty() {
         out.push_str("\nTest cases:\n");
         for t in &s.test {
-            let files: Vec<&str> = t.input.iter().map(|i| i.path.as_str()).collect();
             out.push_str(&format!(
-                "  {:?} {}: {}\n",
-                t.expect,
-                t.name,
-                files.join(", ")
+                "  {:?} {}: {}/{}/\n",
+                t.expect, t.name, s.id, t.dir
             ));
         }
     }
@@ -120,25 +114,13 @@ fn indent(s: &str, pad: &str) -> String {
     s.lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
-/// The rule's query (or legacy matcher) as TOML, as written in a rule file.
+/// The rule's query (or correlation) as TOML, as written in a rule file.
 fn logic_toml(r: &Rule) -> String {
-    use super::spec::MatcherSpec::*;
-    if let Some(q) = &r.spec.query {
-        return toml::to_string(q).unwrap_or_default();
+    match (&r.spec.query, &r.spec.correlation) {
+        (Some(q), _) => toml::to_string(q).unwrap_or_default(),
+        (None, Some(c)) => toml::to_string(c).unwrap_or_default(),
+        (None, None) => String::new(),
     }
-    let Some(m) = &r.spec.matcher else {
-        return String::new();
-    };
-    let dbg = match m {
-        LogPattern(x) => toml::to_string(x),
-        StoreState(x) => toml::to_string(x),
-        RegionCheck(x) => toml::to_string(x),
-        ConfigCheck(x) => toml::to_string(x),
-        Builtin(x) => toml::to_string(x),
-        LogSequence(t) | MetricThreshold(t) => toml::to_string(t),
-    }
-    .unwrap_or_default();
-    format!("kind = {:?}\n{dbg}", super::matcher_name(m))
 }
 
 fn first_sentence(s: &str) -> String {
@@ -149,12 +131,12 @@ fn first_sentence(s: &str) -> String {
     }
 }
 
-/// `query`, or the legacy matcher kind.
+/// `query` or `correlation`.
 pub fn logic_kind(r: &Rule) -> &'static str {
-    match (&r.spec.query, &r.spec.matcher) {
-        (Some(_), _) => "query",
-        (None, Some(m)) => super::matcher_name(m),
-        (None, None) => "-",
+    if r.spec.query.is_some() {
+        "query"
+    } else {
+        "correlation"
     }
 }
 

@@ -1,7 +1,6 @@
 //! `analyze --coverage`: which rules could run on this bundle, which were skipped and why,
 //! and which inputs no rule looked at.
 
-use super::spec::MatcherSpec;
 use super::{Rule, RuleSet};
 use crate::model::Facts;
 use crate::model::Kind;
@@ -65,82 +64,21 @@ fn table_kinds(table: &str, inputs: &Option<Vec<String>>) -> Needs {
     }
 }
 
-fn needs(rule: &Rule) -> Needs {
-    let pdctl_answers = [Kind::PdctlTranscript];
-    let Some(matcher) = &rule.spec.matcher else {
-        return match &rule.spec.query {
-            Some(q) => table_kinds(&q.from, &q.inputs),
-            None => table_kinds("", &None),
-        };
-    };
-    match matcher {
-        MatcherSpec::LogPattern(lp) => Needs {
-            kinds: kinds_of(&lp.inputs),
-            what: "no log of the kinds it reads",
-        },
-        MatcherSpec::StoreState(_) => Needs {
-            kinds: vec![Kind::PdctlStore, Kind::PdctlStores],
-            what: "no pd-ctl store dump (`pd-ctl store`)",
-        },
-        MatcherSpec::RegionCheck(_) => Needs {
-            kinds: vec![Kind::PdctlRegion, Kind::PdctlRegions],
-            what: "no pd-ctl region dump (`pd-ctl region store <id>` or `region <id>`)",
-        },
-        MatcherSpec::ConfigCheck(_) => Needs {
-            kinds: vec![Kind::PdctlConfig],
-            what: "no PD config (`pd-ctl config show`)",
-        },
-        MatcherSpec::MetricThreshold(_) => Needs {
-            kinds: vec![Kind::PrometheusText, Kind::PrometheusJson],
-            what: "no metrics dump (Prometheus text or API JSON)",
-        },
-        MatcherSpec::LogSequence(_) => Needs {
-            kinds: LOGS.to_vec(),
-            what: "no log",
-        },
-        MatcherSpec::Builtin(b) => match b.name.as_str() {
-            "scale-in-no-target" | "scale-in-blocked-by-space" => Needs {
-                kinds: vec![Kind::PdctlStores],
-                what: "no full pd-ctl store list (`pd-ctl store`)",
-            },
-            "error-burst" => Needs {
-                kinds: LOGS.to_vec(),
-                what: "no log",
-            },
-            n if n.starts_with("crdb")
-                || b.inputs
-                    .as_ref()
-                    .is_some_and(|i| i.iter().any(|k| k.starts_with("crdb"))) =>
-            {
-                Needs {
-                    kinds: vec![
-                        Kind::CrdbLog,
-                        Kind::CrdbNodeStatus,
-                        Kind::CrdbDecommissionOutput,
-                    ],
-                    what: "no CockroachDB log or CLI output",
-                }
-            }
-            _ => {
-                let mut kinds = kinds_of(&b.inputs);
-                kinds.extend(pdctl_answers);
-                kinds.extend([
-                    Kind::PdctlStore,
-                    Kind::PdctlStores,
-                    Kind::PdctlRegions,
-                    Kind::PdctlRegion,
-                    Kind::PdctlConfig,
-                    Kind::PdctlOperators,
-                    Kind::PdUnsafeRecovery,
-                    Kind::PrometheusJson,
-                    Kind::PrometheusText,
-                ]);
-                Needs {
-                    kinds,
-                    what: "none of the inputs it reads",
-                }
-            }
-        },
+/// What a rule reads: each entry must be present (a query's `from` table and its `needs`).
+fn needs(rule: &Rule) -> Vec<Needs> {
+    if let Some(c) = rule.correlation() {
+        let (kinds, what) = c.reads();
+        return vec![Needs {
+            kinds: kinds.to_vec(),
+            what,
+        }];
+    }
+    match &rule.spec.query {
+        Some(q) => std::iter::once(&q.from)
+            .chain(&q.needs)
+            .map(|t| table_kinds(t, &q.inputs))
+            .collect(),
+        None => vec![table_kinds("", &None)],
     }
 }
 
@@ -149,15 +87,17 @@ pub fn coverage(rules: &RuleSet, kinds: &[(String, Kind, bool)], _facts: &Facts)
     let mut used: Vec<Kind> = Vec::new();
     let mut out = Coverage::default();
     for r in &rules.rules {
-        let n = needs(r);
-        let ran = n.kinds.iter().any(|k| present.contains(k));
-        if ran {
-            used.extend(n.kinds.iter().copied());
+        let all = needs(r);
+        let missing = all
+            .iter()
+            .find(|n| !n.kinds.iter().any(|k| present.contains(k)));
+        if missing.is_none() {
+            used.extend(all.iter().flat_map(|n| n.kinds.iter().copied()));
         }
         out.rules.push(RuleCoverage {
             id: r.spec.id.clone(),
-            status: if ran { "ran" } else { "skipped" },
-            reason: (!ran).then(|| format!("{} in the bundle", n.what)),
+            status: if missing.is_none() { "ran" } else { "skipped" },
+            reason: missing.map(|n| format!("{} in the bundle", n.what)),
         });
     }
     out.unused_inputs = kinds

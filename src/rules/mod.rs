@@ -1,28 +1,23 @@
 //! Rules as data: loading `rules/*.toml`, the needles they give the prefilter, and turning
 //! matcher hits into rendered findings.
 
-mod builtin;
-mod builtin_crdb;
-mod builtin_pd;
 pub mod catalogue;
+pub mod correlate;
 pub mod coverage;
 pub mod notes;
 pub mod query;
 
-mod matchers;
-mod matchers_pd;
 pub mod spec;
 mod template;
 pub mod testing;
 
-pub use crate::model::units::{human_secs, parse_go_duration};
 pub use crate::model::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use spec::RuleSpec;
 
 use crate::model::Kind;
 use crate::model::{Component, Facts, InputId, Version};
 use crate::parse::scan::NeedleGroup;
-use spec::{MatcherSpec, StepSpec};
+use spec::StepSpec;
 use std::collections::BTreeMap;
 
 mod embedded {
@@ -46,6 +41,17 @@ pub struct LoadedRule {
     pub text: String,
     pub spec: RuleSpec,
     pub builtin: bool,
+    /// Where its test cases are.
+    pub cases: Cases,
+}
+
+/// Where a rule's test-case folders are: embedded with the built-in rules, or the folder
+/// named after the rule beside a user's rule file (`my-rules/x.y/fire/...`).
+#[derive(Clone, Debug, Default)]
+pub enum Cases {
+    #[default]
+    Embedded,
+    Folder(std::path::PathBuf),
 }
 
 /// Which rules run: user rule folders, and `--only` / `--disable` ids.
@@ -67,27 +73,50 @@ fn builtin_specs() -> Result<Vec<LoadedRule>, RuleError> {
         .collect()
 }
 
-/// The `*.toml` files of a folder, in name order.
+/// The files of a built-in rule's test case, as (path inside the case, bytes).
+pub fn builtin_case(id: &str, case: &str) -> Vec<(&'static str, &'static [u8])> {
+    embedded::BUILTIN_CASES
+        .iter()
+        .filter(|(rule, _, _)| *rule == id)
+        .filter_map(|(_, inner, bytes)| {
+            let rest = inner.strip_prefix(case)?.strip_prefix('/')?;
+            Some((rest, *bytes))
+        })
+        .collect()
+}
+
+/// The rule files of a folder, `*.toml` and `<product>/*.toml`, in name order.
 pub fn user_specs(dir: &std::path::Path) -> Result<Vec<LoadedRule>, RuleError> {
-    let io = |e: std::io::Error| RuleError::Io {
-        path: dir.display().to_string(),
+    let io = |p: &std::path::Path, e: std::io::Error| RuleError::Io {
+        path: p.display().to_string(),
         message: e.to_string(),
     };
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
+    let listing = |d: &std::path::Path| -> Result<Vec<std::path::PathBuf>, RuleError> {
+        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| io(d, e))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let mut files = Vec::new();
+    for p in listing(dir)? {
+        if p.is_dir() {
+            files.extend(listing(&p)?.into_iter().filter(|f| f.is_file()));
+        } else {
+            files.push(p);
+        }
+    }
     files
-        .iter()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .map(|f| {
-            let text = std::fs::read_to_string(f).map_err(|e| RuleError::Io {
-                path: f.display().to_string(),
-                message: e.to_string(),
-            })?;
-            parse_rule(&f.display().to_string(), &text)
+            let text = std::fs::read_to_string(&f).map_err(|e| io(&f, e))?;
+            let mut r = parse_rule(&f.display().to_string(), &text)?;
+            let stem = f.file_stem().map(|s| s.to_os_string()).unwrap_or_default();
+            r.cases = Cases::Folder(f.with_file_name(stem));
+            Ok(r)
         })
         .collect()
 }
@@ -148,15 +177,21 @@ pub struct Rule {
     pub builtin: bool,
     /// Where the rule was read from (`tikv.store-down.toml`, `my-rules/x.toml`).
     pub origin: String,
-    regex: Option<regex::Regex>,
     /// Prefilter group ids by needle-set name (`main` for log-pattern needles).
     groups: BTreeMap<String, u32>,
     query: Option<query::Query>,
+    correlation: Option<correlate::Correlation>,
+    /// Where its test cases are.
+    pub cases: Cases,
 }
 
 impl Rule {
     pub fn group(&self, set: &str) -> Option<u32> {
         self.groups.get(set).copied()
+    }
+
+    pub fn correlation(&self) -> Option<&correlate::Correlation> {
+        self.correlation.as_ref()
     }
 }
 
@@ -291,6 +326,7 @@ impl RuleSet {
             text,
             spec,
             builtin,
+            cases,
         } in specs
         {
             // Messages name the place in the file when the offending text can be found.
@@ -308,8 +344,14 @@ impl RuleSet {
                 Some(q) => Some(query::compile(q).map_err(&err)?),
                 None => None,
             };
-            if query.is_none() && spec.matcher.is_none() {
-                return Err(err("a rule needs a [query]".into()));
+            let correlation = match &spec.correlation {
+                Some(t) => Some(correlate::Correlation::load(t).map_err(&err)?),
+                None => None,
+            };
+            if query.is_none() == correlation.is_none() {
+                return Err(err(
+                    "a rule needs a [query] or a [correlation], not both".into()
+                ));
             }
             let names = query
                 .as_ref()
@@ -345,60 +387,24 @@ impl RuleSet {
                 });
                 Ok::<(), String>(())
             };
-            let mut regex = None;
             if let Some(q) = &query {
                 for (set, needles, kinds) in q.needle_sets() {
                     add(&set, &needles, kinds.as_ref()).map_err(&err)?;
                 }
             }
-            match spec.matcher.as_ref() {
-                None => {}
-                Some(m) => match m {
-                MatcherSpec::LogPattern(lp) => {
-                    if lp.needles.is_empty() {
-                        return Err(err("log-pattern needs at least one needle".into()));
-                    }
-                    add("main", &lp.needles, lp.inputs.as_ref()).map_err(&err)?;
-                    if let Some(r) = &lp.regex {
-                        regex = Some(
-                            regex::Regex::new(r)
-                                .map_err(|e| err(format!("bad regex `{r}`: {e}")))?,
-                        );
-                    }
-                    if let Some(l) = &lp.min_level {
-                        crate::model::Level::parse(l)
-                            .ok_or_else(|| err(format!("unknown level {l:?}")))?;
-                    }
+            if let Some((_, sets)) = &correlation {
+                for (set, needles, kinds) in sets {
+                    add(set, needles, kinds.as_ref()).map_err(&err)?;
                 }
-                MatcherSpec::RegionCheck(rc) => {
-                    if !rc.related_needles.is_empty() {
-                        add("related", &rc.related_needles, None).map_err(&err)?;
-                    }
-                }
-                MatcherSpec::Builtin(b) => {
-                    if !builtin::exists(&b.name) {
-                        return Err(err(format!("unknown builtin matcher {:?}", b.name)));
-                    }
-                    for (set, needles) in &b.needles {
-                        add(set, needles, b.inputs.as_ref()).map_err(&err)?;
-                    }
-                }
-                MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
-                    let kind = matcher_name(m);
-                    for (set, needles, kinds) in matchers_pd::load(kind, t).map_err(&err)? {
-                        add(&set, &needles, kinds.as_ref()).map_err(&err)?;
-                    }
-                }
-                MatcherSpec::StoreState(_) | MatcherSpec::ConfigCheck(_) => {}
-                },
             }
             rules.push(Rule {
                 spec,
                 builtin,
                 origin,
-                regex,
                 groups: rule_groups,
                 query,
+                correlation: correlation.map(|(c, _)| c),
+                cases,
             });
         }
         Ok(RuleSet {
@@ -417,8 +423,11 @@ impl RuleSet {
     }
 
     /// Runs every rule over an analysis's facts and renders the findings, sorted as the
-    /// report contract says.
-    pub fn evaluate(&self, a: &crate::model::Analysis) -> Vec<Finding> {
+    /// report contract says, and what rules could not decide.
+    pub fn evaluate(
+        &self,
+        a: &crate::model::Analysis,
+    ) -> (Vec<Finding>, Vec<crate::model::Undecided>) {
         // Store id <-> address, learnt from pd-ctl, so that a log finding names its store.
         let store_by_addr: BTreeMap<&str, u64> = a
             .facts
@@ -447,39 +456,59 @@ impl RuleSet {
                 (r.id, meta)
             })
             .collect();
-        self.evaluate_ctx(&EvalCtx {
+        let ctx = EvalCtx {
             facts: &a.facts,
             inputs: &metas,
-        })
+        };
+        (self.evaluate_ctx(&ctx), self.undecided(&ctx))
     }
 
-    pub(crate) fn evaluate_ctx(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
+    /// What rules with a `complete` table could not decide on this bundle.
+    pub fn undecided(&self, ctx: &EvalCtx<'_>) -> Vec<crate::model::Undecided> {
+        let catalog = query::tables::Catalog::new(ctx.facts, ctx.inputs);
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let (Some(q), Some(u)) = (
+                &rule.query,
+                &rule.spec.query.as_ref().and_then(|s| s.undecided.clone()),
+            ) else {
+                continue;
+            };
+            for mut vars in q.run(&catalog, &rule.groups).undecided {
+                default_addresses(&mut vars, ctx.facts);
+                let (Ok(text) | Err(text)) = template::render(&u.text, &vars);
+                let command = u
+                    .command
+                    .as_deref()
+                    .map(|c| match template::render(c, &vars) {
+                        Ok(c) | Err(c) => c,
+                    });
+                out.push(crate::model::Undecided {
+                    rule: rule.spec.id.clone(),
+                    text,
+                    command,
+                });
+            }
+        }
+        out
+    }
+
+    /// Runs every rule over facts and what is known of their inputs (tests build both).
+    pub fn evaluate_ctx(&self, ctx: &EvalCtx<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
         let catalog = query::tables::Catalog::new(ctx.facts, ctx.inputs);
         for rule in &self.rules {
             if let Some(q) = &rule.query {
-                for hit in q.run(&catalog, &rule.groups) {
+                for hit in q.run(&catalog, &rule.groups).hits {
                     out.push(render(rule, hit, ctx.facts));
                 }
                 continue;
             }
-            let Some(matcher) = &rule.spec.matcher else {
+            if let Some(c) = &rule.correlation {
+                for hit in c.run(&correlate::Sets(&rule.groups), ctx) {
+                    out.push(render(rule, hit, ctx.facts));
+                }
                 continue;
-            };
-            let hits = match matcher {
-                MatcherSpec::LogPattern(lp) => {
-                    matchers::log_pattern(rule, lp, rule.regex.as_ref(), ctx)
-                }
-                MatcherSpec::StoreState(s) => matchers::store_state(s, ctx),
-                MatcherSpec::RegionCheck(s) => matchers::region_check(rule, s, ctx),
-                MatcherSpec::ConfigCheck(s) => matchers::config_check(s, ctx),
-                MatcherSpec::Builtin(b) => builtin::run(&b.name, rule, ctx),
-                MatcherSpec::LogSequence(t) | MatcherSpec::MetricThreshold(t) => {
-                    matchers_pd::run(matcher_name(matcher), t, rule, ctx)
-                }
-            };
-            for hit in hits {
-                out.push(render(rule, hit, ctx.facts));
             }
         }
         out.sort_by(|a, b| {
@@ -493,19 +522,6 @@ impl RuleSet {
     }
 }
 
-/// The `kind` name of a matcher as written in rule files.
-pub fn matcher_name(m: &MatcherSpec) -> &'static str {
-    match m {
-        MatcherSpec::LogPattern(_) => "log-pattern",
-        MatcherSpec::StoreState(_) => "store-state",
-        MatcherSpec::RegionCheck(_) => "region-check",
-        MatcherSpec::ConfigCheck(_) => "config-check",
-        MatcherSpec::Builtin(_) => "builtin",
-        MatcherSpec::LogSequence(_) => "log-sequence",
-        MatcherSpec::MetricThreshold(_) => "metric-threshold",
-    }
-}
-
 pub fn parse_rule(origin: &str, text: &str) -> Result<LoadedRule, RuleError> {
     toml::from_str::<RuleSpec>(text)
         .map(|spec| LoadedRule {
@@ -513,6 +529,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<LoadedRule, RuleError> {
             text: text.to_string(),
             spec,
             builtin: false,
+            cases: Cases::Embedded,
         })
         .map_err(|e| {
             let at = e
@@ -600,20 +617,20 @@ fn select_steps<'a>(steps: &'a [StepSpec], facts: &Facts) -> Vec<(&'a StepSpec, 
     out
 }
 
-fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
-    // Addresses default to placeholders a person fills in.
+/// Addresses the bundle shows, else placeholders a person fills in.
+fn default_addresses(vars: &mut BTreeMap<String, String>, facts: &Facts) {
     let pd = facts
         .pd_addrs
         .first()
         .cloned()
         .unwrap_or_else(|| "<pd-addr>".into());
-    hit.vars.entry("pd".into()).or_insert(pd);
-    hit.vars
-        .entry("tidb".into())
-        .or_insert("<tidb-addr>".into());
-    hit.vars
-        .entry("data_dir".into())
-        .or_insert("<data-dir>".into());
+    vars.entry("pd".into()).or_insert(pd);
+    vars.entry("tidb".into()).or_insert("<tidb-addr>".into());
+    vars.entry("data_dir".into()).or_insert("<data-dir>".into());
+}
+
+fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
+    default_addresses(&mut hit.vars, facts);
     let title = template::render(&rule.spec.title, &hit.vars).unwrap_or_else(|m| m);
     let summary = template::render(&rule.spec.summary, &hit.vars).unwrap_or_else(|m| m);
     let mut remediation = Vec::new();
@@ -667,97 +684,4 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_rules_load() {
-        let rs = RuleSet::builtin().unwrap();
-        assert!(rs.rules.len() >= 7);
-    }
-
-    #[test]
-    fn gates() {
-        let (c, op, v) = parse_gate("tikv>=5.1").unwrap();
-        assert_eq!((c, op, v), (Component::Tikv, ">=", Version::new(5, 1, 0)));
-        assert!(parse_gate("nope>=1").is_none());
-    }
-
-    #[test]
-    fn bad_rule_files_are_reported() {
-        let bad = r#"id = "x.y"
-severity = "warning"
-title = "t {nosuch}"
-summary = "s"
-[matcher]
-kind = "log-pattern"
-needles = ["a"]
-"#;
-        let spec = parse_rule("x.toml", bad).unwrap();
-        let e = RuleSet::from_specs(vec![spec]).err().unwrap();
-        assert!(e.to_string().contains("nosuch"));
-        assert!(parse_rule("y.toml", "id = 1").is_err());
-    }
-}
-
-#[cfg(test)]
-mod matcher_kind_tests {
-    use super::*;
-    use crate::model::{Location, PdConfig};
-
-    fn facts_with_config(v: serde_json::Value) -> Facts {
-        let mut values = BTreeMap::new();
-        if let serde_json::Value::Object(m) = v {
-            for (k, v) in m {
-                values.insert(k, v);
-            }
-        }
-        Facts {
-            configs: vec![PdConfig {
-                values,
-                loc: Location {
-                    input: InputId(0),
-                    line: 3,
-                },
-            }],
-            ..Facts::default()
-        }
-    }
-
-    #[test]
-    fn config_check_fires_on_its_condition_only() {
-        let rule = r#"id = "test.merge-off"
-severity = "warning"
-title = "{key} is {value}"
-summary = "merging is off"
-[matcher]
-kind = "config-check"
-any = [ { key = "schedule.merge-schedule-limit", op = "eq", value = 0 } ]
-"#;
-        let rs = RuleSet::from_specs(vec![parse_rule("t.toml", rule).unwrap()]).unwrap();
-        let inputs = BTreeMap::from([(
-            InputId(0),
-            InputMeta {
-                kind: Kind::PdctlConfig,
-                node: None,
-                path: "config.json".into(),
-                store: None,
-                last_time: None,
-            },
-        )]);
-        let off = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": 0}));
-        let f = rs.evaluate_ctx(&EvalCtx {
-            facts: &off,
-            inputs: &inputs,
-        });
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].title, "schedule.merge-schedule-limit is 0");
-        assert_eq!(f[0].evidence[0].loc.line, 3);
-        let on = facts_with_config(serde_json::json!({"schedule.merge-schedule-limit": "8"}));
-        let f = rs.evaluate_ctx(&EvalCtx {
-            facts: &on,
-            inputs: &inputs,
-        });
-        assert!(f.is_empty());
-    }
-}
+mod tests;

@@ -1,7 +1,7 @@
 //! Notes under the findings: what the bundle lacks, stale records, evident clock skew.
 
 use crate::model::units::{human_secs, parse_go_duration};
-use crate::model::{Analysis, Facts, Kind, StoreState};
+use crate::model::{Analysis, Facts, StoreState};
 
 /// Notes on what the bundle could not show, its stale records, its rotated streams (said by
 /// the source layer) and evident clock skew.
@@ -19,13 +19,23 @@ pub fn notes(a: &Analysis, clock_group: Option<u32>, rotation: Vec<String>) -> V
     if let Some(g) = clock_group {
         notes.extend(clock_notes(a, g));
     }
-    if facts.stores.iter().any(|s| s.is_offline())
-        && !a.inputs.iter().any(|i| i.kind == Kind::PdctlStores)
-    {
-        notes.push(
-            "An Offline store is in the bundle but no full `pd-ctl store` list: whether other stores can take its regions (tikv.scale-in-no-target-store, tikv.scale-in-blocked-by-space) was not checked."
-                .to_string(),
-        );
+    // What rules could not decide, and the command that settles it: once per text.
+    let mut said: Vec<(&str, Option<&str>, Vec<&str>)> = Vec::new();
+    for u in &a.undecided {
+        match said
+            .iter_mut()
+            .find(|(t, c, _)| *t == u.text && *c == u.command.as_deref())
+        {
+            Some(s) => s.2.push(&u.rule),
+            None => said.push((&u.text, u.command.as_deref(), vec![&u.rule])),
+        }
+    }
+    for (text, command, rules) in said {
+        let rules = rules.join(", ");
+        notes.push(match command {
+            Some(c) => format!("{text} ({rules}; to settle it: `{c}`)"),
+            None => format!("{text} ({rules})"),
+        });
     }
     notes
 }

@@ -2,7 +2,6 @@
 
 use crate::model::{Risk, Severity};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -19,9 +18,9 @@ pub struct RuleSpec {
     /// The rule's logic as a query over the fact tables.
     #[serde(default)]
     pub query: Option<super::query::QuerySpec>,
-    /// Legacy matchers, until every rule is a query or a declared correlation.
+    /// What no query can say: a declared correlation (`name` and its parameters).
     #[serde(default)]
-    pub matcher: Option<MatcherSpec>,
+    pub correlation: Option<toml::Table>,
     #[serde(default)]
     pub remediation: Vec<StepSpec>,
     /// The rule's own test cases, run by `kvtriage rules test`.
@@ -29,7 +28,8 @@ pub struct RuleSpec {
     pub test: Vec<TestSpec>,
 }
 
-/// A rule test: input files and whether the rule must fire on them.
+/// A rule test: a bundle folder beside the rule (`<id>/<dir>/`) and whether the rule must
+/// fire on it.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TestSpec {
@@ -46,7 +46,8 @@ pub struct TestSpec {
     pub regions: Vec<u64>,
     #[serde(default)]
     pub nodes: Vec<String>,
-    pub input: Vec<TestInput>,
+    /// The case folder, under the folder named after the rule.
+    pub dir: String,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +55,6 @@ pub struct TestSpec {
 pub enum Expect {
     Fire,
     Quiet,
-}
-
-/// One input file of a rule test; the path matters (node identity comes from the layout).
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct TestInput {
-    pub path: String,
-    pub text: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -77,115 +70,4 @@ pub struct StepSpec {
     /// The branch taken when the bundle shows no version for the gate's component.
     #[serde(default)]
     pub assumed: bool,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum MatcherSpec {
-    LogPattern(LogPatternSpec),
-    StoreState(StoreStateSpec),
-    RegionCheck(RegionCheckSpec),
-    ConfigCheck(ConfigCheckSpec),
-    /// Correlation written in Rust; the file still owns the words.
-    Builtin(BuiltinSpec),
-    /// A then B (or A without B) within a window; parameters read by `matchers_pd`.
-    LogSequence(toml::Table),
-    /// A metric over a value or growth rate; parameters read by `matchers_pd`.
-    MetricThreshold(toml::Table),
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LogPatternSpec {
-    /// Literal needles; a line must contain one to be looked at.
-    pub needles: Vec<String>,
-    /// Optional regex the line must also match; named groups become template variables.
-    #[serde(default)]
-    pub regex: Option<String>,
-    /// Input kinds this applies to (`tikv-log`, ...); all logs when absent.
-    #[serde(default)]
-    pub inputs: Option<Vec<String>>,
-    /// Minimum levels (`warn`, `error`); any when absent. Prefer matching texts: levels moved.
-    #[serde(default)]
-    pub min_level: Option<String>,
-    /// `node` (default), `file`, `none`, or `field:<name>`.
-    #[serde(default = "default_group_by")]
-    pub group_by: String,
-    #[serde(default = "one")]
-    pub min_count: u64,
-    /// Lines cited as evidence per finding.
-    #[serde(default = "default_evidence")]
-    pub max_evidence: usize,
-}
-
-fn default_group_by() -> String {
-    "node".into()
-}
-fn one() -> u64 {
-    1
-}
-fn default_evidence() -> usize {
-    5
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct StoreStateSpec {
-    /// `state_name` values that fire (`Disconnected`, `Down`, `Offline`).
-    pub states: Vec<String>,
-    /// `tikv` (default), `tiflash` or `any`.
-    #[serde(default = "default_engine")]
-    pub engine: String,
-    /// Also fire for stores in these states whose heartbeat is older than `max-store-down-time`
-    /// relative to the newest heartbeat of the same dump (PD never shows Down for them).
-    #[serde(default)]
-    pub heartbeat_states: Vec<String>,
-    /// Leave out records that look stale (a display state PD could not still be computing).
-    #[serde(default)]
-    pub skip_stale: bool,
-}
-
-fn default_engine() -> String {
-    "tikv".into()
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RegionCheckSpec {
-    /// Regions PD knows no leader for.
-    #[serde(default)]
-    pub leaderless: bool,
-    /// ... with a peer on a store in one of these states (one finding per such store).
-    #[serde(default)]
-    pub peer_on_store_states: Vec<String>,
-    /// Pasted answers or log lines that strengthen the finding when they are present.
-    #[serde(default)]
-    pub related_needles: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ConfigCheckSpec {
-    /// Fires when any of these conditions holds.
-    pub any: Vec<ConfigCond>,
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ConfigCond {
-    pub key: String,
-    /// `eq`, `ne`, `lt`, `le`, `gt`, `ge`.
-    pub op: String,
-    pub value: f64,
-}
-
-#[derive(Debug, Deserialize, serde::Serialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BuiltinSpec {
-    pub name: String,
-    /// Named needle sets the correlation reads (`main`, `oversize`, ...).
-    #[serde(default)]
-    pub needles: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    pub inputs: Option<Vec<String>>,
 }

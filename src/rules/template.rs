@@ -52,9 +52,7 @@ const IDS: &[&str] = &[
 
 /// A placeholder any rule may use: the common ones and those the correlation modules add.
 pub fn is_known(name: &str) -> bool {
-    KNOWN.contains(&name)
-        || super::builtin_pd::PLACEHOLDERS.contains(&name)
-        || super::builtin_crdb::PLACEHOLDERS.contains(&name)
+    KNOWN.contains(&name) || super::correlate::PLACEHOLDERS.contains(&name)
 }
 
 fn names(t: &str) -> impl Iterator<Item = &str> {

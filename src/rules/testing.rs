@@ -1,5 +1,5 @@
-//! `kvtriage rules test` and `kvtriage rules lint`: rules carry their own test cases (input
-//! files and the expected outcome) and are checked for the house style.
+//! `kvtriage rules test` and `kvtriage rules lint`: rules carry their own test cases (bundle
+//! folders beside the rule file and the expected outcome) and are checked for the house style.
 
 use super::spec::Expect;
 use super::{RuleSet, Severity};
@@ -37,9 +37,10 @@ pub fn run_all(rules: &RuleSet) -> Vec<Outcome> {
     let base = std::env::temp_dir().join(format!("kvtriage-rule-tests-{}", std::process::id()));
     for (ri, rule) in rules.rules.iter().enumerate() {
         for (ti, t) in rule.spec.test.iter().enumerate() {
-            let dir = base.join(format!("{ri}-{ti}"));
-            let outcome = run_one(rules, rule.spec.id.as_str(), t, &dir);
-            let _ = std::fs::remove_dir_all(&dir);
+            let tmp = base.join(format!("{ri}-{ti}"));
+            let outcome = case_dir(rule, t, &tmp)
+                .and_then(|dir| run_one(rules, rule.spec.id.as_str(), t, &dir));
+            let _ = std::fs::remove_dir_all(&tmp);
             out.push(match outcome {
                 Ok(detail) => Outcome {
                     rule: rule.spec.id.clone(),
@@ -60,20 +61,43 @@ pub fn run_all(rules: &RuleSet) -> Vec<Outcome> {
     out
 }
 
+/// The folder of a test case: the user's own, or a built-in case written out to `tmp`.
+fn case_dir(rule: &super::Rule, t: &super::spec::TestSpec, tmp: &Path) -> Result<PathBuf, String> {
+    let bad = || format!("case dir {:?} must be a relative path, without ..", t.dir);
+    match &rule.cases {
+        super::Cases::Folder(base) => {
+            let dir = safe_join(base, &t.dir).ok_or_else(bad)?;
+            if !dir.is_dir() {
+                return Err(format!("no test case folder {}", dir.display()));
+            }
+            Ok(dir)
+        }
+        super::Cases::Embedded => {
+            let files = super::builtin_case(&rule.spec.id, &t.dir);
+            if files.is_empty() {
+                return Err(format!("no built-in test case {}/{}", rule.spec.id, t.dir));
+            }
+            let dir = safe_join(tmp, &t.dir).ok_or_else(bad)?;
+            for (rel, bytes) in files {
+                let path = safe_join(&dir, rel).ok_or_else(bad)?;
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot write test input: {e}"))?;
+                }
+                std::fs::write(&path, bytes)
+                    .map_err(|e| format!("cannot write test input: {e}"))?;
+            }
+            Ok(dir)
+        }
+    }
+}
+
 fn run_one(
     rules: &RuleSet,
     id: &str,
     t: &super::spec::TestSpec,
     dir: &Path,
 ) -> Result<String, String> {
-    for input in &t.input {
-        let path = safe_join(dir, &input.path)
-            .ok_or_else(|| format!("input path {:?} must be relative, without ..", input.path))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot write test input: {e}"))?;
-        }
-        std::fs::write(&path, &input.text).map_err(|e| format!("cannot write test input: {e}"))?;
-    }
     let a = analyze(
         &Options {
             paths: vec![dir.to_path_buf()],

@@ -67,6 +67,7 @@ pub const FUNCTIONS: &[&str] = &[
     "tail",
     "duration_secs",
     "unquote",
+    "window",
 ];
 
 pub use super::expr::AGGREGATES;
@@ -221,9 +222,13 @@ impl<'a, 'c> Env<'a, 'c> {
             },
             Expr::Binary(op, a, b) => self.binary(*op, a, b),
             Expr::Index(a, b) => {
-                // `alias.col` of a joined row.
+                // `alias.col` of a joined row (in a group: of its first row).
+                let joined = match (self.row, self.group.and_then(|g| g.first())) {
+                    (None, Some(g)) => g.joined.as_slice(),
+                    _ => self.joined,
+                };
                 if let (Expr::Name(alias), Expr::Str(col)) = (&**a, &**b)
-                    && let Some((_, r)) = self.joined.iter().find(|(n, _)| n == alias)
+                    && let Some((_, r)) = joined.iter().find(|(n, _)| n == alias)
                 {
                     return r.get(self.cat, col).unwrap_or(Value::Null);
                 }
@@ -275,9 +280,7 @@ impl<'a, 'c> Env<'a, 'c> {
             _ => {}
         }
         let (x, y) = (self.eval(a), self.eval(b));
-        let ord = |want: &dyn Fn(Ordering) -> bool| {
-            Value::Bool(x.compare(&y).is_some_and(want))
-        };
+        let ord = |want: &dyn Fn(Ordering) -> bool| Value::Bool(x.compare(&y).is_some_and(want));
         match op {
             BinOp::Eq => Value::Bool(equal(&x, &y)),
             BinOp::Ne => Value::Bool(!equal(&x, &y)),
@@ -313,7 +316,9 @@ impl<'a, 'c> Env<'a, 'c> {
             },
             BinOp::Sub => match (&x, &y) {
                 // Time minus time: seconds between.
-                (Value::Time(p), Value::Time(q)) => Value::Num((*p - *q).num_milliseconds() as f64 / 1000.0),
+                (Value::Time(p), Value::Time(q)) => {
+                    Value::Num((*p - *q).num_milliseconds() as f64 / 1000.0)
+                }
                 _ => arith(&x, &y, |p, q| p - q),
             },
             BinOp::Mul => arith(&x, &y, |p, q| p * q),
@@ -419,7 +424,10 @@ impl<'a, 'c> Env<'a, 'c> {
                 _ => false,
             }),
             "in_set" => Value::Bool(
-                match (self.row.and_then(|r| r.event()), s(0).and_then(|k| self.sets.get(&k))) {
+                match (
+                    self.row.and_then(|r| r.event()),
+                    s(0).and_then(|k| self.sets.get(&k)),
+                ) {
                     (Some(e), Some(g)) => e.in_group(*g),
                     _ => false,
                 },
@@ -454,7 +462,9 @@ impl<'a, 'c> Env<'a, 'c> {
                 None => Value::Null,
             },
             "human_secs" => n(0).map_or(Value::Null, |x| Value::Str(human_secs(x as i64))),
-            "human_bytes" => n(0).map_or(Value::Null, |x| Value::Str(human_bytes(x.max(0.0) as u64))),
+            "human_bytes" => {
+                n(0).map_or(Value::Null, |x| Value::Str(human_bytes(x.max(0.0) as u64)))
+            }
             "version" => match s(0).as_deref().and_then(component) {
                 Some(c) => self
                     .cat
@@ -527,17 +537,19 @@ impl<'a, 'c> Env<'a, 'c> {
             "has" => Value::Bool(v.first().is_some_and(|x| !x.is_null())),
             "regex" => match (s(0), s(1)) {
                 // regex(text, pattern[, group]): the first match (or named/numbered group).
-                (Some(text), Some(p)) => match self.regexes.get(&p).and_then(|re| re.captures(&text)) {
-                    Some(c) => {
-                        let m = match v.get(2) {
-                            Some(Value::Num(i)) => c.get(*i as usize),
-                            Some(Value::Str(name)) => c.name(name),
-                            _ => c.get(c.len().saturating_sub(1).min(1)),
-                        };
-                        Value::opt_str(m.map(|m| m.as_str()))
+                (Some(text), Some(p)) => {
+                    match self.regexes.get(&p).and_then(|re| re.captures(&text)) {
+                        Some(c) => {
+                            let m = match v.get(2) {
+                                Some(Value::Num(i)) => c.get(*i as usize),
+                                Some(Value::Str(name)) => c.name(name),
+                                _ => c.get(c.len().saturating_sub(1).min(1)),
+                            };
+                            Value::opt_str(m.map(|m| m.as_str()))
+                        }
+                        None => Value::Null,
                     }
-                    None => Value::Null,
-                },
+                }
                 _ => Value::Null,
             },
             "contains_any" | "starts_with_any" => match (s(0), v.get(1)) {
@@ -620,7 +632,9 @@ impl<'a, 'c> Env<'a, 'c> {
             "near" => match (v.first(), v.get(1), n(2)) {
                 (Some(Value::Time(t)), Some(Value::List(l)), Some(secs)) => {
                     Value::Bool(l.iter().any(|x| match x {
-                        Value::Time(u) => ((*t - *u).num_milliseconds().abs() as f64) <= secs * 1000.0,
+                        Value::Time(u) => {
+                            ((*t - *u).num_milliseconds().abs() as f64) <= secs * 1000.0
+                        }
                         _ => false,
                     }))
                 }
@@ -680,9 +694,24 @@ impl<'a, 'c> Env<'a, 'c> {
                 None => Value::Null,
             },
             // A duration as settings are written: `15m0s`, `'1s'`, `00:15:00`, `500ms`.
-            "duration_secs" => s(0).and_then(|x| duration_secs(&x)).map_or(Value::Null, Value::Num),
+            "duration_secs" => s(0)
+                .and_then(|x| duration_secs(&x))
+                .map_or(Value::Null, Value::Num),
             // Without the redaction markers and quotes CockroachDB puts around values.
             "unquote" => s(0).map_or(Value::Null, |x| Value::Str(unquote(&x).to_string())),
+            // window(time, size): the start of the time window of that size the time falls in
+            // (group by it to count per window).
+            "window" => match (v.first(), n(1)) {
+                (Some(Value::Time(t)), Some(size)) if size >= 1.0 => {
+                    let size = size as i64;
+                    let start = t.timestamp().div_euclid(size) * size;
+                    match chrono::DateTime::from_timestamp(start, 0) {
+                        Some(w) => Value::Time(w.with_timezone(t.offset())),
+                        None => Value::Null,
+                    }
+                }
+                _ => Value::Null,
+            },
             // tail(list): the list without its first element.
             "tail" => match v.into_iter().next() {
                 Some(Value::List(l)) => Value::List(l.into_iter().skip(1).collect()),
@@ -718,13 +747,7 @@ impl<'a, 'c> Env<'a, 'c> {
 
     /// The latest record of a store, as a map of its columns.
     fn store_of(&self, id: u64) -> Value {
-        let Some(r) = self
-            .cat
-            .stores
-            .iter()
-            .rev()
-            .find(|s| s.s.id.0 == id)
-        else {
+        let Some(r) = self.cat.stores.iter().rev().find(|s| s.s.id.0 == id) else {
             return Value::Null;
         };
         let row = Row::Store(r);
@@ -762,9 +785,8 @@ impl<'a, 'c> Env<'a, 'c> {
     /// `count()`, `max(x)`, ... over the current group.
     fn group_agg(&self, f: &str, args: &[Expr]) -> Value {
         let rows = self.group_rows();
-        let vals = |e: &Expr| -> Vec<Value> {
-            rows.iter().map(|r| self.with_row_of(r).eval(e)).collect()
-        };
+        let vals =
+            |e: &Expr| -> Vec<Value> { rows.iter().map(|r| self.with_row_of(r).eval(e)).collect() };
         aggregate(f, args, &rows, &vals)
     }
 
@@ -829,6 +851,39 @@ fn aggregate(
                     let mut l = flatten(vs);
                     l.sort_by(|a, b| a.cmp_total(b));
                     Value::List(unique(l))
+                }
+                // A counter's increase over the rows in order (a drop is a restart from 0),
+                // a gauge's growth (last minus first).
+                "increase" => {
+                    let nums: Vec<f64> = vs.iter().filter_map(Value::num).collect();
+                    Value::Num(
+                        nums.windows(2)
+                            .map(|w| if w[1] >= w[0] { w[1] - w[0] } else { w[1] })
+                            .sum(),
+                    )
+                }
+                "growth" => {
+                    let nums: Vec<f64> = vs.iter().filter_map(Value::num).collect();
+                    match (nums.first(), nums.last()) {
+                        (Some(a), Some(b)) => Value::Num(b - a),
+                        _ => Value::Null,
+                    }
+                }
+                // rate(time): rows per second over the time they span.
+                "rate" => {
+                    let ts: Vec<chrono::DateTime<chrono::FixedOffset>> = vs
+                        .iter()
+                        .filter_map(|v| match v {
+                            Value::Time(t) => Some(*t),
+                            _ => None,
+                        })
+                        .collect();
+                    match (ts.iter().min(), ts.iter().max()) {
+                        (Some(a), Some(b)) if b > a => Value::Num(
+                            ts.len() as f64 / ((*b - *a).num_milliseconds() as f64 / 1000.0),
+                        ),
+                        _ => Value::Null,
+                    }
                 }
                 "map_of" => {
                     // map_of([key, value]) (or map_of(key): a set); the first value wins.

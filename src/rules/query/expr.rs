@@ -72,7 +72,7 @@ pub enum BinOp {
 /// (`count(stores where up)`).
 pub const AGGREGATES: &[&str] = &[
     "count", "sum", "min", "max", "first", "last", "list", "distinct", "any", "all", "exists",
-    "rows", "map_of",
+    "rows", "map_of", "increase", "growth", "rate",
 ];
 
 /// A syntax error with the byte offset it was found at.
@@ -214,10 +214,7 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, SyntaxError> {
             None => {
                 return Err(SyntaxError {
                     at: start,
-                    message: format!(
-                        "unexpected {:?}",
-                        src[i..].chars().next().unwrap_or(' ')
-                    ),
+                    message: format!("unexpected {:?}", src[i..].chars().next().unwrap_or(' ')),
                 });
             }
         }
@@ -554,7 +551,10 @@ mod tests {
         assert_eq!(p("30m"), Expr::Num(1800.0));
         assert_eq!(p("8GiB"), Expr::Num(8.0 * 1024.0 * 1024.0 * 1024.0));
         assert_eq!(p("1 + 2 * 3"), p("1 + (2 * 3)"));
-        assert!(matches!(p("x not in [1, 2]"), Expr::Binary(BinOp::NotIn, _, _)));
+        assert!(matches!(
+            p("x not in [1, 2]"),
+            Expr::Binary(BinOp::NotIn, _, _)
+        ));
     }
 
     #[test]

@@ -83,6 +83,34 @@ pub struct QuerySpec {
     pub max_evidence: usize,
     #[serde(default)]
     pub severity: Vec<SeverityCase>,
+    /// Tables that must hold rows for the rule to say anything (coverage names the missing).
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Tables the rule asserts an absence over ("no Up store can take it"): it decides only
+    /// when the bundle holds a complete listing of them; otherwise, for each row it would
+    /// have judged, it says what it could not know (`undecided`).
+    #[serde(default)]
+    pub complete: Vec<String>,
+    #[serde(default)]
+    pub undecided: Option<UndecidedSpec>,
+}
+
+/// What a rule says when it could not decide: templates over the row's vars.
+#[derive(Debug, Deserialize, Clone, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UndecidedSpec {
+    pub text: String,
+    /// The command that would settle it.
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// What a query found: findings, or (short of a complete listing) what it could not decide.
+#[derive(Default)]
+pub struct Outcome {
+    pub hits: Vec<Hit>,
+    /// The vars of each row it could not judge.
+    pub undecided: Vec<std::collections::BTreeMap<String, String>>,
 }
 
 fn default_max_evidence() -> usize {
@@ -168,10 +196,13 @@ pub struct SeverityCase {
     pub is: Severity,
 }
 
+/// A compiled parameter: name, config key, default, assumption, validity condition.
+type Param = (String, Option<String>, Expr, Option<String>, Option<Expr>);
+
 /// A compiled query.
 pub struct Query {
     pub spec: QuerySpec,
-    params: Vec<(String, Option<String>, Expr, Option<String>, Option<Expr>)>,
+    params: Vec<Param>,
     given: Vec<(String, Expr)>,
     filter: Option<Expr>,
     joins: Vec<(JoinSpec, Expr)>,
@@ -220,6 +251,14 @@ fn parse_expr(what: &str, src: &str) -> Result<Expr, String> {
 
 /// Compiles a query spec: every expression parsed, every name, function and table checked.
 pub fn compile(spec: QuerySpec) -> Result<Query, String> {
+    for t in spec.needs.iter().chain(&spec.complete) {
+        if tables::columns(t).is_none() {
+            return Err(format!("unknown table {t:?} in `needs` / `complete`"));
+        }
+    }
+    if !spec.complete.is_empty() && spec.undecided.is_none() {
+        return Err("a rule with `complete` says in `undecided` what it could not know".into());
+    }
     let from_cols = tables::columns(&spec.from).ok_or_else(|| {
         format!(
             "unknown table {:?} in `from` (tables: {})",
@@ -492,7 +531,25 @@ impl Query {
     }
 
     /// Runs the query over the catalogue.
-    pub fn run<'a>(&self, cat: &'a Catalog<'a>, sets: &BTreeMap<String, u32>) -> Vec<Hit> {
+    pub fn run<'a>(&self, cat: &'a Catalog<'a>, sets: &BTreeMap<String, u32>) -> Outcome {
+        if self
+            .spec
+            .needs
+            .iter()
+            .any(|t| !self.spec.complete.contains(t) && cat.rows(t).is_empty())
+        {
+            return Outcome::default();
+        }
+        let decided = self.spec.complete.iter().all(|t| cat.is_complete(t));
+        self.run_decided(cat, sets, decided)
+    }
+
+    fn run_decided<'a>(
+        &self,
+        cat: &'a Catalog<'a>,
+        sets: &BTreeMap<String, u32>,
+        decided: bool,
+    ) -> Outcome {
         // Parameters: the bundle's setting, else the default (and its assumption).
         let mut params: BTreeMap<String, Value> = BTreeMap::new();
         let mut assumed: Vec<String> = Vec::new();
@@ -610,7 +667,8 @@ impl Query {
                 lets.insert(name.clone(), v);
             }
             let genv = env0.with_group(rows, &lets);
-            if let Some(h) = &self.having
+            if decided
+                && let Some(h) = &self.having
                 && !genv.eval(h).truthy()
             {
                 continue;
@@ -702,7 +760,17 @@ impl Query {
         if let Some(n) = self.spec.limit {
             hits.truncate(n);
         }
-        hits
+        if decided {
+            Outcome {
+                hits,
+                undecided: Vec::new(),
+            }
+        } else {
+            Outcome {
+                hits: Vec::new(),
+                undecided: hits.into_iter().map(|h| h.vars).collect(),
+            }
+        }
     }
 
     /// The prefilter groups of the events this query reads.
@@ -725,4 +793,3 @@ fn flatten_into(v: Value, out: &mut Vec<Value>) {
         x => out.push(x),
     }
 }
-

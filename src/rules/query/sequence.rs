@@ -85,7 +85,11 @@ impl Sequence {
             .facts
             .events
             .iter()
-            .filter(|e| groups.as_ref().is_none_or(|gs| gs.iter().any(|g| e.in_group(*g))))
+            .filter(|e| {
+                groups
+                    .as_ref()
+                    .is_none_or(|gs| gs.iter().any(|g| e.in_group(*g)))
+            })
             .collect();
         // Time order; the same instant keeps log order.
         evs.sort_by_key(|e| (e.time, e.loc));

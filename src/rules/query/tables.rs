@@ -5,8 +5,8 @@
 use super::value::Value;
 use crate::model::sched::MetricSample;
 use crate::model::{
-    Component, Facts, InputId, Kind, Location, LogEvent, Peer, PeerRole, Region, Store,
-    StoreState, TemplateStat,
+    Component, Facts, InputId, Kind, Location, LogEvent, Peer, PeerRole, Region, Store, StoreState,
+    TemplateStat,
 };
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
@@ -28,83 +28,213 @@ pub const TABLES: &[(&str, &[&str])] = &[
     (
         "events",
         &[
-            "time", "level", "message", "source", "line", "loc", "path", "kind", "node",
-            "input_node", "store", "input", "excerpt", "text", "op_desc", "op_region", "op_merge",
+            "time",
+            "level",
+            "message",
+            "source",
+            "line",
+            "loc",
+            "path",
+            "kind",
+            "node",
+            "input_node",
+            "store",
+            "input",
+            "excerpt",
+            "text",
+            "op_desc",
+            "op_region",
+            "op_merge",
             "cancel_reason",
         ],
     ),
     (
         "stores",
         &[
-            "id", "address", "node", "state", "up", "offline", "tombstone", "down", "tiflash",
-            "engine", "capacity", "available", "used_ratio", "region_count", "leader_count",
-            "last_heartbeat", "heartbeat_age", "snapshot", "snapshot_time", "latest", "complete",
-            "version", "loc", "input",
+            "id",
+            "address",
+            "node",
+            "state",
+            "up",
+            "offline",
+            "tombstone",
+            "down",
+            "tiflash",
+            "engine",
+            "capacity",
+            "available",
+            "used_ratio",
+            "region_count",
+            "leader_count",
+            "last_heartbeat",
+            "heartbeat_age",
+            "snapshot",
+            "snapshot_time",
+            "latest",
+            "complete",
+            "version",
+            "loc",
+            "input",
         ],
     ),
     (
         "regions",
         &[
-            "id", "leader_store", "has_leader", "peer_count", "voter_count", "learner_count",
-            "down_count", "pending_count", "size", "keys", "latest", "loc", "leader_loc",
-            "input", "peer_stores",
+            "id",
+            "leader_store",
+            "has_leader",
+            "peer_count",
+            "voter_count",
+            "learner_count",
+            "down_count",
+            "pending_count",
+            "size",
+            "keys",
+            "latest",
+            "loc",
+            "leader_loc",
+            "input",
+            "peer_stores",
         ],
     ),
     (
         "peers",
         &[
-            "region", "store", "role", "voter", "learner", "leader", "down", "down_seconds",
-            "pending", "region_loc", "region_latest",
+            "region",
+            "store",
+            "role",
+            "voter",
+            "learner",
+            "leader",
+            "down",
+            "down_seconds",
+            "pending",
+            "region_loc",
+            "region_latest",
         ],
     ),
     ("configs", &["key", "value", "loc", "input"]),
     (
         "crdb_nodes",
         &[
-            "id", "address", "build", "locality", "is_live", "is_available", "membership",
-            "decommissioning", "decommissioned", "active", "draining", "replicas", "updated_at",
-            "age", "kind", "snapshot", "latest", "last_status", "loc", "input",
+            "id",
+            "address",
+            "build",
+            "locality",
+            "is_live",
+            "is_available",
+            "membership",
+            "decommissioning",
+            "decommissioned",
+            "active",
+            "draining",
+            "replicas",
+            "updated_at",
+            "age",
+            "kind",
+            "snapshot",
+            "latest",
+            "last_status",
+            "loc",
+            "input",
         ],
     ),
     (
         "crdb_runs",
         &[
-            "ids", "finished", "completed", "completed_loc", "recommission", "first_loc",
+            "ids",
+            "finished",
+            "completed",
+            "completed_loc",
+            "recommission",
+            "first_loc",
             "input",
         ],
     ),
     ("crdb_marks", &["text", "loc", "input"]),
     (
         "crdb_commands",
-        &["verb", "ids", "host", "drain_wait", "self_flag", "loc", "input"],
+        &[
+            "verb",
+            "ids",
+            "host",
+            "drain_wait",
+            "self_flag",
+            "loc",
+            "input",
+        ],
     ),
     // One row: for rules about the bundle as a whole.
     ("bundle", &["inputs"]),
     (
         "series",
         &[
-            "name", "first", "last", "min", "max", "span", "timed", "increase", "growth",
-            "samples", "first_time", "last_time", "loc", "locs", "input",
+            "name",
+            "first",
+            "last",
+            "min",
+            "max",
+            "span",
+            "timed",
+            "increase",
+            "growth",
+            "samples",
+            "first_time",
+            "last_time",
+            "loc",
+            "locs",
+            "input",
         ],
     ),
     ("samples", &["name", "value", "time", "loc", "input"]),
     (
         "inputs",
-        &["id", "path", "kind", "node", "store", "last_time", "horizon"],
+        &[
+            "id",
+            "path",
+            "kind",
+            "node",
+            "store",
+            "last_time",
+            "horizon",
+        ],
     ),
     ("versions", &["component", "version", "loc"]),
     (
         "stages",
         &[
-            "stage", "info", "time", "failed_stores", "tables", "unreported_stores",
-            "undispatched_stores", "error", "is_stage", "report", "loc", "input",
+            "stage",
+            "info",
+            "time",
+            "failed_stores",
+            "tables",
+            "unreported_stores",
+            "undispatched_stores",
+            "error",
+            "is_stage",
+            "report",
+            "loc",
+            "input",
         ],
     ),
     (
         "templates",
         &[
-            "template", "level", "count", "first", "last", "known", "node", "input_node", "loc",
-            "excerpt", "peak", "peak_at", "baseline", "minutes", "input",
+            "template",
+            "level",
+            "count",
+            "first",
+            "last",
+            "known",
+            "node",
+            "input_node",
+            "loc",
+            "excerpt",
+            "peak",
+            "peak_at",
+            "baseline",
+            "minutes",
+            "input",
         ],
     ),
 ];
@@ -220,6 +350,9 @@ fn node_observations(facts: &Facts) -> Vec<NodeObs<'_>> {
     out
 }
 
+/// A metric series' identity: its name and label set.
+type SeriesKey<'a> = (&'a str, &'a [(String, String)]);
+
 /// A warning/error template on one node: the counts of its files (rotated logs) together.
 pub struct TemplateRow<'a> {
     /// The first file's statistics (its sample line is cited).
@@ -247,7 +380,11 @@ impl TemplateRow<'_> {
         };
         let others = self.per_minute.len().saturating_sub(1) as u64;
         let rest = self.per_minute.values().map(|&c| c as u64).sum::<u64>() - peak as u64;
-        if others == 0 { 0 } else { rest.div_ceil(others) }
+        if others == 0 {
+            0
+        } else {
+            rest.div_ceil(others)
+        }
     }
 }
 
@@ -352,7 +489,7 @@ impl<'a> Catalog<'a> {
         // Series: per metric and label set (a bundle's several dumps of one series join), in
         // first-appearance order.
         let mut series: Vec<SeriesRow<'a>> = Vec::new();
-        let mut index: BTreeMap<(&str, &[(String, String)]), usize> = BTreeMap::new();
+        let mut index: BTreeMap<SeriesKey<'a>, usize> = BTreeMap::new();
         for s in &facts.sched.samples {
             let key = (s.name.as_str(), s.labels.as_slice());
             let i = *index.entry(key).or_insert_with(|| {
@@ -368,9 +505,13 @@ impl<'a> Catalog<'a> {
         for s in &mut series {
             // Stable: untimed samples keep their input order, first; the same instant from
             // two dump blocks is kept once.
+            s.samples.sort_by(|a, b| {
+                a.time
+                    .unwrap_or(f64::MIN)
+                    .total_cmp(&b.time.unwrap_or(f64::MIN))
+            });
             s.samples
-                .sort_by(|a, b| a.time.unwrap_or(f64::MIN).total_cmp(&b.time.unwrap_or(f64::MIN)));
-            s.samples.dedup_by(|a, b| a.time.is_some() && a.time == b.time);
+                .dedup_by(|a, b| a.time.is_some() && a.time == b.time);
         }
         let mut configs = Vec::new();
         for c in &facts.configs {
@@ -379,8 +520,13 @@ impl<'a> Catalog<'a> {
             }
         }
         let mut horizons: BTreeMap<InputId, DateTime<FixedOffset>> = BTreeMap::new();
-        let last = inputs.iter().filter_map(|(&i, m)| m.last_time.map(|t| (i, t)));
-        let kept = facts.events.iter().filter_map(|e| e.time.map(|t| (e.loc.input, t)));
+        let last = inputs
+            .iter()
+            .filter_map(|(&i, m)| m.last_time.map(|t| (i, t)));
+        let kept = facts
+            .events
+            .iter()
+            .filter_map(|e| e.time.map(|t| (e.loc.input, t)));
         for (input, t) in last.chain(kept) {
             let x = horizons.entry(input).or_insert(t);
             if t > *x {
@@ -431,6 +577,14 @@ impl<'a> Catalog<'a> {
             excerpts,
             templates,
             nodes,
+        }
+    }
+
+    /// Whether the bundle holds a complete listing of a table (only store listings say).
+    pub fn is_complete(&self, table: &str) -> bool {
+        match table {
+            "stores" => self.stores.iter().any(|s| s.complete),
+            _ => false,
         }
     }
 
@@ -621,9 +775,7 @@ impl<'a> Row<'a> {
                     "tombstone" => Value::Bool(s.state == StoreState::Tombstone),
                     "down" => Value::Bool(s.state == StoreState::Down),
                     "tiflash" => Value::Bool(s.is_tiflash()),
-                    "engine" => {
-                        Value::Str(if s.is_tiflash() { "tiflash" } else { "tikv" }.into())
-                    }
+                    "engine" => Value::Str(if s.is_tiflash() { "tiflash" } else { "tikv" }.into()),
                     "capacity" => Value::opt_u64(s.capacity),
                     "available" => Value::opt_u64(s.available),
                     "used_ratio" => match (s.capacity, s.available) {
@@ -655,17 +807,21 @@ impl<'a> Row<'a> {
                     "role" => Value::Str(format!("{:?}", p.role)),
                     "voter" => Value::Bool(!matches!(p.role, PeerRole::Learner)),
                     "learner" => Value::Bool(matches!(p.role, PeerRole::Learner)),
-                    "leader" => Value::Bool(
-                        r.leader.as_ref().is_some_and(|l| l.store_id == p.store_id),
-                    ),
-                    "down" => Value::Bool(r.down_peers.iter().any(|(d, _)| d.store_id == p.store_id)),
+                    "leader" => {
+                        Value::Bool(r.leader.as_ref().is_some_and(|l| l.store_id == p.store_id))
+                    }
+                    "down" => {
+                        Value::Bool(r.down_peers.iter().any(|(d, _)| d.store_id == p.store_id))
+                    }
                     "down_seconds" => Value::opt_u64(
                         r.down_peers
                             .iter()
                             .find(|(d, _)| d.store_id == p.store_id)
                             .and_then(|(_, s)| *s),
                     ),
-                    "pending" => Value::Bool(r.pending_peers.iter().any(|d| d.store_id == p.store_id)),
+                    "pending" => {
+                        Value::Bool(r.pending_peers.iter().any(|d| d.store_id == p.store_id))
+                    }
                     "region_loc" => Value::Loc(r.loc),
                     "region_latest" => Value::Bool(rr.latest),
                     _ => return None,
@@ -735,7 +891,9 @@ impl<'a> Row<'a> {
                     "stage" => Value::Str(st.kind.name().to_string()),
                     "info" => Value::Str(st.info.clone()),
                     "time" => Value::opt_str(
-                        st.time.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()).as_deref(),
+                        st.time
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                            .as_deref(),
                     ),
                     "failed_stores" => ids(st.failed_stores()),
                     "tables" => ids(st.affected_tables()),
@@ -760,7 +918,9 @@ impl<'a> Row<'a> {
                     "is_available" => b(r.is_available),
                     "membership" => Value::opt_str(r.membership.as_deref()),
                     "decommissioning" => Value::Bool(o.decommissioning()),
-                    "decommissioned" => Value::Bool(r.membership.as_deref() == Some("decommissioned")),
+                    "decommissioned" => {
+                        Value::Bool(r.membership.as_deref() == Some("decommissioned"))
+                    }
                     "active" => Value::Bool(o.active()),
                     "draining" => b(r.is_draining),
                     "replicas" => Value::opt_u64(r.replicas),
@@ -787,7 +947,12 @@ impl<'a> Row<'a> {
                 }
             }
             (Row::Run(r), c) => {
-                let at = |line| Value::Loc(Location { input: r.input, line });
+                let at = |line| {
+                    Value::Loc(Location {
+                        input: r.input,
+                        line,
+                    })
+                };
                 match c {
                     "ids" => Value::List(r.ids.iter().map(|i| num_u64(*i)).collect()),
                     // The CLI prints the completion line only once every target is done; a
@@ -802,7 +967,8 @@ impl<'a> Row<'a> {
                                 .find(|(i, _)| *i == r.input)
                                 .and_then(|(_, t)| t.snapshots.get(*r.snapshots.last()?))
                                 .is_some_and(|s| {
-                                    !s.rows.is_empty() && s.rows.iter().all(|x| x.replicas == Some(0))
+                                    !s.rows.is_empty()
+                                        && s.rows.iter().all(|x| x.replicas == Some(0))
                                 }),
                     ),
                     "completed" => Value::Bool(r.completed.is_some()),
@@ -851,12 +1017,17 @@ impl<'a> Row<'a> {
                 "last" => Value::opt_time(t.last),
                 "known" => Value::Bool(t.sample.known),
                 "node" => Value::Str(t.node.clone()),
-                "input_node" => Value::opt_str(meta(t.sample.sample.input).and_then(|m| m.node.as_deref())),
+                "input_node" => {
+                    Value::opt_str(meta(t.sample.sample.input).and_then(|m| m.node.as_deref()))
+                }
                 "loc" => Value::Loc(t.sample.sample),
                 "excerpt" => Value::Str(t.sample.sample_excerpt.clone()),
                 "peak" => Value::Num(t.peak().map_or(0, |p| p.1) as f64),
                 // The busiest minute, shown in the log's own zone.
-                "peak_at" => match t.peak().and_then(|(m, _)| DateTime::from_timestamp(m * 60, 0)) {
+                "peak_at" => match t
+                    .peak()
+                    .and_then(|(m, _)| DateTime::from_timestamp(m * 60, 0))
+                {
                     Some(at) => Value::Time(match t.first {
                         Some(f) => at.with_timezone(f.offset()),
                         None => at.fixed_offset(),

@@ -204,10 +204,7 @@ mod tests {
             "4,5"
         );
         let v = Value::Version(Version::new(5, 2, 1));
-        assert_eq!(
-            v.compare(&Value::Str("5.3.0".into())),
-            Some(Ordering::Less)
-        );
+        assert_eq!(v.compare(&Value::Str("5.3.0".into())), Some(Ordering::Less));
         assert_eq!(
             Value::Str("5.3.0".into()).compare(&v),
             Some(Ordering::Greater)

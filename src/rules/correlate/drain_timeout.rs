@@ -1,0 +1,401 @@
+//! `crdb.drain-timeout`: a drain that times out or never reaches `remaining: 0`, lease
+//! transfers or goroutines stuck in drain code.
+
+use super::crdb::*;
+use super::{EvalCtx, Hit, Sets, events_in, evidence_of, loc_evidence};
+use crate::model::EvidenceRef;
+use crate::model::crdb::{CliCommand, Frame, Goroutine};
+use crate::model::units::human_secs;
+use crate::model::{InputId, LogEvent, Version};
+use std::collections::{BTreeMap, BTreeSet};
+
+// ---------------------------------------------------------------------------------------
+// crdb.drain-timeout
+// ---------------------------------------------------------------------------------------
+
+/// `drain remaining: 15`, `node is draining... remaining: 0 (complete)` → the count.
+fn parse_remaining(msg: &str) -> Option<u64> {
+    let p = msg.find("remaining: ")? + "remaining: ".len();
+    let digits: String = msg[p..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Everything the drain rule learnt about one node.
+#[derive(Default)]
+struct DrainSig {
+    evidence: Vec<EvidenceRef>,
+    why: Vec<String>,
+    fires: bool,
+    drain_wait: Option<String>,
+}
+
+/// Parses a command line captured as a log event (text before the first log entry).
+fn event_command(ev: &LogEvent) -> Option<CliCommand> {
+    let c = crate::parse::crdb_input::command_line(&ev.message, ev.loc.input, ev.loc.line)?;
+    (c.verb == "drain").then_some(c)
+}
+
+pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+    let t = Tables::new(ctx);
+    let nodes = InputNodes::new(ctx);
+    // Inputs that are CLI captures name their node only in the command line.
+    let mut cli_node: BTreeMap<InputId, (Option<u64>, Option<String>)> = BTreeMap::new();
+    for c in ctx
+        .facts
+        .crdb
+        .commands
+        .iter()
+        .cloned()
+        .chain(
+            events_in(rule, "cmd", ctx)
+                .into_iter()
+                .filter_map(event_command),
+        )
+        .filter(|c| c.verb == "drain")
+    {
+        let id = c.ids.first().copied();
+        cli_node
+            .entry(c.input)
+            .or_insert((id, c.drain_wait.clone()));
+    }
+    let key_of = |input: InputId| -> String {
+        match cli_node.get(&input) {
+            Some((Some(id), _)) => format!("|n{id}"),
+            _ => nodes.key(ctx, input),
+        }
+    };
+    let mut sigs: BTreeMap<String, DrainSig> = BTreeMap::new();
+    for (input, (_, wait)) in &cli_node {
+        if let Some(w) = wait {
+            sigs.entry(key_of(*input)).or_default().drain_wait = Some(w.clone());
+        }
+    }
+
+    // 1. Explicit timeouts: the CLI's `ERROR: drain timeout, ...` and its `drain timed out`.
+    for ev in events_in(rule, "timeout", ctx) {
+        // The message itself, not a mention of it (help texts, settings descriptions).
+        let m = ev.message.trim();
+        let m = m
+            .strip_prefix("ERROR: ")
+            .or_else(|| m.strip_prefix("Error: "))
+            .unwrap_or(m);
+        if !(m.starts_with("drain timeout") || m.starts_with("drain timed out")) {
+            continue;
+        }
+        let s = sigs.entry(key_of(ev.loc.input)).or_default();
+        s.evidence.insert(0, evidence_of(ev));
+        if !s.fires {
+            s.why
+                .push("the drain command gave up: `drain timeout`".into());
+        }
+        s.fires = true;
+    }
+    for (input, tb) in &ctx.facts.crdb.tables {
+        for m in tb.marks.iter().filter(|m| {
+            m.text.starts_with("ERROR: drain timeout") || m.text.starts_with("drain timed out")
+        }) {
+            let s = sigs.entry(key_of(*input)).or_default();
+            s.evidence.insert(0, loc_evidence(loc(*input, m.line)));
+            if !s.fires {
+                s.why
+                    .push("the drain command gave up: `drain timeout`".into());
+            }
+            s.fires = true;
+        }
+    }
+
+    // 2. Drain progress that never reached 0 before the node moved on.
+    let restarts: Vec<(String, Time)> = events_in(rule, "restart", ctx)
+        .iter()
+        .filter(|e| matches!(event_name(e).as_deref(), Some("node_restart" | "node_join")))
+        .filter_map(|e| Some((key_of(e.loc.input), e.time?)))
+        .collect();
+    let mut points: BTreeMap<String, Vec<(&LogEvent, u64)>> = BTreeMap::new();
+    for ev in events_in(rule, "remaining", ctx) {
+        // A drain the process runs on SIGTERM is cut short by whoever kills it: that is
+        // crdb.unclean-shutdown's business, not a --drain-wait problem.
+        if ev
+            .field("tags")
+            .is_some_and(|t| t.contains("server drain process"))
+        {
+            continue;
+        }
+        if let Some(n) = parse_remaining(&ev.message) {
+            points
+                .entry(key_of(ev.loc.input))
+                .or_default()
+                .push((ev, n));
+        }
+    }
+    let timeouts: BTreeSet<String> = sigs
+        .iter()
+        .filter(|(_, s)| s.fires)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for (key, mut pts) in points {
+        pts.sort_by_key(|(e, _)| (e.time, e.loc));
+        // Runs: split at gaps longer than the default --drain-wait and at restarts.
+        let mut runs: Vec<Vec<(&LogEvent, u64)>> = Vec::new();
+        for p in pts {
+            let split = runs.last().and_then(|r| r.last()).is_none_or(|(prev, _)| {
+                match (prev.time, p.0.time) {
+                    (Some(a), Some(b)) => {
+                        (b - a).num_seconds() > DRAIN_WAIT_SECS + 60
+                            || restarts.iter().any(|(k, t)| *k == key && *t > a && *t <= b)
+                    }
+                    _ => false,
+                }
+            });
+            if split {
+                runs.push(vec![p]);
+            } else if let Some(r) = runs.last_mut() {
+                r.push(p);
+            }
+        }
+        let n_runs = runs.len();
+        for (i, run) in runs.iter().enumerate() {
+            if run.iter().any(|(_, n)| *n == 0) {
+                continue;
+            }
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            let span = match (first.0.time, last.0.time) {
+                (Some(a), Some(b)) => (b - a).num_seconds(),
+                _ => 0,
+            };
+            let restarted = last
+                .0
+                .time
+                .is_some_and(|end| restarts.iter().any(|(k, t)| *k == key && *t > end));
+            // A run that is simply the end of the capture proves nothing; one followed by
+            // another drain, a restart or a timeout, or that lasted the whole default
+            // --drain-wait, did not finish.
+            let closed =
+                i + 1 < n_runs || restarted || span >= DRAIN_WAIT_SECS || timeouts.contains(&key);
+            if !closed {
+                continue;
+            }
+            let s = sigs.entry(key.clone()).or_default();
+            s.fires = true;
+            s.why.push(format!(
+                "drain progress went from remaining: {} to remaining: {} over {} and never reached 0{}",
+                first.1,
+                last.1,
+                human_secs(span),
+                if restarted {
+                    " before the node restarted"
+                } else if i + 1 < n_runs {
+                    " before a new drain began"
+                } else {
+                    ""
+                }
+            ));
+            s.evidence.push(evidence_of(first.0));
+            if !std::ptr::eq(first.0, last.0) {
+                s.evidence.push(evidence_of(last.0));
+            }
+        }
+    }
+
+    // 3. Lease transfers that keep waiting (the stall the server logs verbosely).
+    let mut leases: BTreeMap<String, Vec<&LogEvent>> = BTreeMap::new();
+    for ev in events_in(rule, "lease", ctx) {
+        leases.entry(key_of(ev.loc.input)).or_default().push(ev);
+    }
+    let finished_after = |key: &str, t: Time| {
+        events_in(rule, "remaining", ctx).iter().any(|e| {
+            key_of(e.loc.input) == key
+                && parse_remaining(&e.message) == Some(0)
+                && e.time.is_some_and(|x| x >= t)
+        })
+    };
+    for (key, evs) in leases {
+        let times: Vec<Time> = evs.iter().filter_map(|e| e.time).collect();
+        let (Some(a), Some(b)) = (times.iter().min(), times.iter().max()) else {
+            continue;
+        };
+        let span = (*b - *a).num_seconds();
+        if evs.len() < 5 || span < 60 || finished_after(&key, *b) {
+            continue;
+        }
+        let s = sigs.entry(key).or_default();
+        s.fires = true;
+        s.why.push(format!(
+            "lease transfers kept waiting (`waiting for N replicas to transfer their lease away` {} times over {})",
+            evs.len(),
+            human_secs(span)
+        ));
+        s.evidence
+            .extend(evs.iter().take(3).map(|e| evidence_of(e)));
+    }
+
+    // 4. Goroutines blocked for minutes in drain code (a node's goroutine dump).
+    for (input, gs) in &ctx.facts.crdb.goroutines {
+        let stuck: Vec<(&Goroutine, &Frame)> = gs
+            .iter()
+            .filter(|g| g.wait_minutes.unwrap_or(0) >= STUCK_MINUTES)
+            .filter_map(|g| g.frames.iter().find(|f| drain_frame(f)).map(|f| (g, f)))
+            .collect();
+        let Some(longest) = stuck.iter().filter_map(|(g, _)| g.wait_minutes).max() else {
+            continue;
+        };
+        let s = sigs.entry(key_of(*input)).or_default();
+        s.fires = true;
+        let (g, f) = stuck[0];
+        s.why.push(format!(
+            "{} goroutine(s) blocked in drain code for up to {longest} minutes (goroutine {} [{}] in `{}`)",
+            stuck.len(),
+            g.id,
+            g.state,
+            f.func.rsplit('/').next().unwrap_or(&f.func)
+        ));
+        for (g, f) in stuck.iter().take(3) {
+            s.evidence.push(loc_evidence(loc(*input, g.line)));
+            s.evidence.push(loc_evidence(loc(*input, f.line)));
+        }
+    }
+
+    // Causes and the CLI's own --drain-wait warning, as supporting evidence.
+    let settings = events_in(rule, "setting", ctx);
+    let low_lease = setting_secs(
+        &settings,
+        &[
+            "server.shutdown.lease_transfer_wait",
+            "server.shutdown.lease_transfer_iteration.timeout",
+        ],
+    )
+    .filter(|(secs, _, _)| *secs < 5.0);
+    let wait_warnings = events_in(rule, "wait", ctx);
+    let version = crdb_version(rule, ctx);
+    // Without a status table, the --host the drain command itself used (any live node for
+    // current CLIs, the draining node for old ones: right for the re-run either way).
+    let mut live_host = t.live_host();
+    if live_host.starts_with('<')
+        && let Some(h) = events_in(rule, "cmd", ctx)
+            .into_iter()
+            .filter_map(event_command)
+            .find_map(|c| c.host)
+    {
+        live_host = h;
+    }
+
+    let mut hits = Vec::new();
+    for (key, mut s) in sigs {
+        if !s.fires {
+            continue;
+        }
+        let mut hit = Hit::default();
+        if let Some(id) = key_node(&key) {
+            hit.var("node", id);
+            hit.var("nodes", id);
+            hit.var("node_list", format!("n{id}"));
+            hit.entities.nodes.push(format!("n{id}"));
+        } else {
+            hit.var("node_list", key_display(&key));
+        }
+        for w in wait_warnings
+            .iter()
+            .filter(|w| key_of(w.loc.input) == key)
+            .take(1)
+        {
+            s.why.push(
+                "the CLI raised --drain-wait to the sum of the server.shutdown settings (its warning line)".into(),
+            );
+            s.evidence.push(evidence_of(w));
+        }
+        if let Some((secs, value, ev)) = &low_lease {
+            s.why.push(format!(
+                "the lease transfer wait is set to {value} ({secs}s), below the 5s the docs advise: leases can fail to transfer"
+            ));
+            s.evidence.push(evidence_of(ev));
+        }
+        hit.var("detail", s.why.join("; "));
+        hit.var(
+            "drain_wait",
+            s.drain_wait
+                .clone()
+                .unwrap_or_else(|| "not shown (the default is 10m)".to_string()),
+        );
+        hit.var("settings", drain_settings(version));
+        hit.var(
+            "version",
+            version.map_or("unknown".to_string(), |v| v.to_string()),
+        );
+        hit.var("live_host", &live_host);
+        hit.evidence = s.evidence;
+        dedup_cap(&mut hit.evidence);
+        hits.push(hit);
+    }
+    hits
+}
+
+/// A goroutine waiting this long inside drain code is stuck: with default settings each
+/// drain request returns within seconds (the CLI then sends the next).
+const STUCK_MINUTES: u64 = 2;
+
+/// A frame of the server's drain path: `pkg/server/drain.go`, the store's lease shedding,
+/// the SQL server's client drain. `created by` frames only say who started the goroutine.
+fn drain_frame(f: &Frame) -> bool {
+    const FUNCS: &[&str] = &[
+        "server.(*drainServer)",
+        "kvserver.(*Store).SetDraining",
+        "kvserver.(*Stores).SetDraining",
+        "server.(*Node).SetDraining",
+        "pgwire.(*Server).Drain",
+        "pgwire.(*Server).drainImpl",
+        "server.(*Server).Drain",
+        "server.(*Server).doDrain",
+    ];
+    !f.func.starts_with("created by ")
+        && (FUNCS.iter().any(|n| f.func.contains(n))
+            || f.file
+                .as_deref()
+                .is_some_and(|p| p.contains("pkg/server/drain.go:")))
+}
+
+/// The drain settings by the names of the cluster's version (renamed in 24.2; the old
+/// names stay as aliases).
+fn drain_settings(v: Option<Version>) -> String {
+    const NEW: &str = "server.shutdown.initial_wait (0s), server.shutdown.connections.timeout (0s), server.shutdown.transactions.timeout (10s, counts twice), server.shutdown.jobs.timeout (10s), server.shutdown.lease_transfer_iteration.timeout (5s)";
+    const OLD: &str = "server.shutdown.drain_wait (0s), server.shutdown.connection_wait (0s), server.shutdown.query_wait (10s, counts twice), server.shutdown.jobs_wait (10s), server.shutdown.lease_transfer_wait (5s)";
+    match v {
+        Some(v) if v >= Version::new(24, 2, 0) => {
+            format!(
+                "{NEW} (CockroachDB {v}; before 24.2 these were drain_wait, connection_wait, query_wait, jobs_wait, lease_transfer_wait)"
+            )
+        }
+        Some(v) => format!("{OLD} (CockroachDB {v}; renamed in 24.2)"),
+        None => format!(
+            "{OLD}; from 24.2 named {NEW} (the bundle shows no version; the old names remain as aliases)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_remaining() {
+        assert_eq!(parse_remaining("drain remaining: 15"), Some(15));
+        assert_eq!(
+            parse_remaining("node is draining... remaining: 0 (complete)"),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn drain_settings_by_version() {
+        assert!(
+            drain_settings(Some(Version::new(24, 2, 0)))
+                .starts_with("server.shutdown.initial_wait")
+        );
+        assert!(
+            drain_settings(Some(Version::new(22, 2, 0))).starts_with("server.shutdown.drain_wait")
+        );
+        assert!(
+            drain_settings(None).contains("renamed") || drain_settings(None).contains("from 24.2")
+        );
+    }
+}
