@@ -39,11 +39,12 @@ use kvtriage::parse::{
     crdb_input, crdb_log, crdb_table, jsonlog, legacy, pdctl, prometheus, sched_input, time,
     unified, unsafe_recovery,
 };
+use kvtriage::report;
+use kvtriage::report::timeline;
 use kvtriage::rules::RuleSet;
 use kvtriage::source::archive::{self, Entry, Limits, ProblemStatus};
 use kvtriage::source::node_from_path;
 use kvtriage::{Options, analyze};
-use kvtriage::{report, timeline};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
@@ -958,14 +959,20 @@ fn analyze_and_render(root: &Path, written: &[String], h: u64, env: &Env) -> Vec
             .flatten(),
     };
     let a: Analysis = if h.is_multiple_of(4) {
-        let t = timeline::build(
-            timeline::TimelineOptions {
-                analyze: opts,
+        let a = analyze(
+            &Options {
+                keep_level: Some(Level::Info),
+                ..opts
+            },
+            &env.rules,
+        );
+        let t = timeline::select(
+            &a,
+            &timeline::TimelineFilter {
                 level: Level::Info,
                 nodes: Vec::new(),
                 grep: None,
             },
-            &env.rules,
         );
         let _ = timeline::render_text(&t);
         for l in timeline::render_jsonl(&t).lines() {
@@ -974,7 +981,7 @@ fn analyze_and_render(root: &Path, written: &[String], h: u64, env: &Env) -> Vec
                 "timeline jsonl line is not JSON: {l}"
             );
         }
-        t.analysis
+        a
     } else {
         analyze(&opts, &env.rules)
     };

@@ -14,7 +14,6 @@ pub mod rules;
 pub mod source;
 #[doc(hidden)]
 pub mod synth;
-pub mod timeline;
 
 use chrono::FixedOffset;
 use model::{Analysis, Facts, Level};

@@ -2,7 +2,7 @@
 
 use crate::model::Analysis;
 use crate::model::Status;
-use crate::report::{self, Format};
+use crate::report::{self, Format, timeline};
 use crate::rules::{RuleSet, Severity};
 use crate::{Options, analyze};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -306,7 +306,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         ..Options::default()
     };
     let baseline = match &args.baseline {
-        Some(p) => Some(load_baseline(p)?),
+        Some(p) => Some(report::baseline(p)?),
         None => None,
     };
     let mut analysis = analyze(&opts, &rules);
@@ -323,18 +323,14 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             &analysis.facts,
         ));
     }
-    if let Some((path, known)) = baseline {
-        let before = analysis.findings.len();
-        analysis.findings.retain(|f| {
-            !known.contains(&finding_key(
-                &f.rule,
-                &serde_json::to_value(&f.entities).unwrap_or_default(),
-            ))
-        });
-        let dropped = before - analysis.findings.len();
+    if let Some(known) = baseline {
+        let dropped = analysis.drop_known(&known);
         analysis.notes.push(format!(
             "{dropped} finding(s) already in the baseline {} were left out; {} new.",
-            path.display(),
+            args.baseline
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display(),
             analysis.findings.len()
         ));
     }
@@ -379,29 +375,33 @@ fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
         Some(g) => Some(regex::Regex::new(g).map_err(|e| anyhow::anyhow!("--grep: {e}"))?),
         None => None,
     };
-    let opts = crate::timeline::TimelineOptions {
-        analyze: Options {
+    let analysis = analyze(
+        &Options {
             paths,
             assume_tz: args.assume_tz,
             since: args.window.since,
             until: args.window.until,
+            keep_level: Some(args.level),
             ..Options::default()
         },
+        &rules,
+    );
+    let filter = timeline::TimelineFilter {
         level: args.level,
         nodes: args.node.clone(),
         grep,
     };
-    let t = crate::timeline::build(opts, &rules);
     let text = if args.templates {
-        crate::timeline::render_templates(&t.analysis, args.format == TimelineFormat::Jsonl)
+        timeline::render_templates(&analysis, args.format == TimelineFormat::Jsonl)
     } else {
+        let t = timeline::select(&analysis, &filter);
         match args.format {
-            TimelineFormat::Text => crate::timeline::render_text(&t),
-            TimelineFormat::Jsonl => crate::timeline::render_jsonl(&t),
+            TimelineFormat::Text => timeline::render_text(&t),
+            TimelineFormat::Jsonl => timeline::render_jsonl(&t),
         }
     };
     std::io::stdout().write_all(text.as_bytes())?;
-    if t.analysis.nothing_analysed() {
+    if analysis.nothing_analysed() {
         return Ok(exit::ERROR);
     }
     Ok(exit::OK)
@@ -414,38 +414,6 @@ fn fail_on_severity(f: FailOn) -> Option<Severity> {
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
     }
-}
-
-/// Identity of a finding across runs: its rule and its entities.
-fn finding_key(rule: &str, entities: &serde_json::Value) -> String {
-    format!("{rule} {entities}")
-}
-
-/// The findings of an earlier report, as keys.
-fn load_baseline(path: &std::path::Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "--baseline {}: not a kvtriage JSON report: {e}",
-            path.display()
-        )
-    })?;
-    if v["schema"] != "kvtriage.report/v1" {
-        anyhow::bail!(
-            "--baseline {}: not a kvtriage.report/v1 JSON report",
-            path.display()
-        );
-    }
-    let keys = v["findings"]
-        .as_array()
-        .map(|fs| {
-            fs.iter()
-                .map(|f| finding_key(f["rule"].as_str().unwrap_or(""), &f["entities"]))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((path.to_path_buf(), keys))
 }
 
 pub fn exit_code(a: &Analysis, fail_on: FailOn, strict: bool) -> u8 {

@@ -95,3 +95,19 @@ pub struct Finding {
     pub remediation: Vec<Step>,
     pub references: Vec<String>,
 }
+
+impl Finding {
+    /// A finding's identity across runs of the same cluster: its rule and its entities, as
+    /// the JSON report writes them.
+    pub fn key(&self) -> String {
+        entity_key(
+            &self.rule,
+            &serde_json::to_value(&self.entities).unwrap_or_default(),
+        )
+    }
+}
+
+/// The identity of a finding from its rule and its JSON `entities` object.
+pub fn entity_key(rule: &str, entities: &serde_json::Value) -> String {
+    format!("{rule} {entities}")
+}

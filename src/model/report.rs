@@ -66,6 +66,14 @@ impl Analysis {
         self.inputs.get(*self.index.get(&id)?)
     }
 
+    /// Leaves out the findings an earlier report already had (same rule and entities, as
+    /// [`Finding::key`] says); returns how many.
+    pub fn drop_known(&mut self, known: &std::collections::BTreeSet<String>) -> usize {
+        let before = self.findings.len();
+        self.findings.retain(|f| !known.contains(&f.key()));
+        before - self.findings.len()
+    }
+
     /// True when nothing at all could be analysed (exit code 2).
     pub fn nothing_analysed(&self) -> bool {
         !self.inputs.iter().any(|i| i.status == Status::Parsed)

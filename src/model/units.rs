@@ -34,6 +34,30 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
 }
 
 /// Seconds as a person reads them: `45s`, `3m5s`, `2h10m`, `3d4h`.
+/// Strips the redaction markers and quotes CockroachDB puts around logged values.
+pub fn unquote_redacted(s: &str) -> &str {
+    s.trim()
+        .trim_matches(|c| matches!(c, '‹' | '›' | '\'' | '"' | ' '))
+}
+
+/// A duration setting value as logged: `15m0s`, `'1s'`, `00:15:00`, `00:00:00.5`, `500ms`.
+pub fn parse_setting_secs(s: &str) -> Option<f64> {
+    let v = unquote_redacted(s);
+    if v.contains(':') {
+        let mut total = 0f64;
+        for part in v.split(':') {
+            total = total * 60.0 + part.trim().parse::<f64>().ok()?;
+        }
+        return Some(total);
+    }
+    if let Some(ms) = v.strip_suffix("ms")
+        && let Ok(n) = ms.parse::<f64>()
+    {
+        return Some(n / 1000.0);
+    }
+    parse_go_duration(v).map(|s| s as f64)
+}
+
 pub fn human_secs(s: i64) -> String {
     let s = s.max(0);
     if s >= 86400 {

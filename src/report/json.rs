@@ -99,3 +99,47 @@ pub fn jsonl(a: &Analysis) -> String {
     }
     out
 }
+
+/// Why an earlier report cannot be read as a baseline.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("--baseline {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--baseline {path}: not a kvtriage JSON report: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("--baseline {path}: not a kvtriage.report/v1 JSON report")]
+    Schema { path: String },
+}
+
+/// The findings of an earlier JSON report, as keys ([`Finding::key`]).
+pub fn baseline(
+    path: &std::path::Path,
+) -> Result<std::collections::BTreeSet<String>, BaselineError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| BaselineError::Json {
+            path: shown.clone(),
+            source,
+        })?;
+    if v["schema"] != "kvtriage.report/v1" {
+        return Err(BaselineError::Schema { path: shown });
+    }
+    Ok(v["findings"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| crate::model::entity_key(f["rule"].as_str().unwrap_or(""), &f["entities"]))
+                .collect()
+        })
+        .unwrap_or_default())
+}

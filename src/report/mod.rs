@@ -1,16 +1,17 @@
-//! Reporters: one module per output format. They read an [`Analysis`] and print; they know
-//! nothing of parsing.
+//! Reporters: one module per output format, and the timeline. They read the model (an
+//! [`Analysis`]) and print; they know nothing of sources, parsing or rules.
 
 mod json;
 mod junit;
 mod markdown;
 mod table;
+pub mod timeline;
 
 use crate::model::Analysis;
 use crate::model::Status;
 use crate::rules::{Finding, Severity};
 
-pub use json::{json, jsonl};
+pub use json::{BaselineError, baseline, json, jsonl};
 pub use junit::junit;
 pub use markdown::markdown;
 pub use table::table;

@@ -10,7 +10,6 @@ use super::{EvalCtx, Sets, events_in};
 use crate::model::EvidenceRef;
 use crate::model::crdb::CliCommand;
 use crate::model::crdb::{NodeRow, Snapshot, TableKind};
-use crate::model::units::parse_go_duration;
 use crate::model::{Component, InputId, Location, LogEvent, Version};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,29 +63,7 @@ pub(super) fn parse_table_time(s: &str) -> Option<NaiveDateTime> {
         .ok()
 }
 
-/// Strips the redaction markers and quotes CockroachDB puts around values.
-pub(super) fn unquote(s: &str) -> &str {
-    s.trim()
-        .trim_matches(|c| matches!(c, '‹' | '›' | '\'' | '"' | ' '))
-}
-
-/// A duration setting value as logged: `15m0s`, `'1s'`, `00:15:00`, `00:00:00.5`.
-pub(super) fn parse_setting_secs(s: &str) -> Option<f64> {
-    let v = unquote(s);
-    if v.contains(':') {
-        let mut total = 0f64;
-        for part in v.split(':') {
-            total = total * 60.0 + part.trim().parse::<f64>().ok()?;
-        }
-        return Some(total);
-    }
-    if let Some(ms) = v.strip_suffix("ms")
-        && let Ok(n) = ms.parse::<f64>()
-    {
-        return Some(n / 1000.0);
-    }
-    parse_go_duration(v).map(|s| s as f64)
-}
+pub(super) use crate::model::units::{parse_setting_secs, unquote_redacted as unquote};
 
 // ---------------------------------------------------------------------------------------
 // CLI tables: node observations and decommission runs.

@@ -3,14 +3,12 @@
 
 use crate::model::Analysis;
 use crate::model::{Level, LogEvent};
-use crate::rules::RuleSet;
-use crate::{Options, analyze};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::fmt::Write;
 
-pub struct TimelineOptions {
-    pub analyze: Options,
+/// Which events a timeline lists.
+pub struct TimelineFilter {
     /// Entries at or above this level are listed (needle hits of rules always are).
     pub level: Level,
     /// Only these nodes (node names as shown, or a substring of the path).
@@ -35,7 +33,6 @@ pub struct TimelineEvent {
 
 pub struct Timeline {
     pub events: Vec<TimelineEvent>,
-    pub analysis: Analysis,
     /// Events left out because their entry carries no time.
     pub untimed: usize,
 }
@@ -78,10 +75,9 @@ fn kind_of(e: &LogEvent) -> &'static str {
     }
 }
 
-pub fn build(opts: TimelineOptions, rules: &RuleSet) -> Timeline {
-    let mut aopts = opts.analyze;
-    aopts.keep_level = Some(opts.level);
-    let analysis = analyze(&aopts, rules);
+/// The events of an analysis (read with `keep_level` at the filter's level) that the filter
+/// lists, ordered by instant across zones.
+pub fn select(analysis: &Analysis, opts: &TimelineFilter) -> Timeline {
     let mut events = Vec::new();
     let mut untimed = 0;
     for e in &analysis.facts.events {
@@ -141,11 +137,7 @@ pub fn build(opts: TimelineOptions, rules: &RuleSet) -> Timeline {
             .then_with(|| a.path.cmp(&b.path))
             .then_with(|| a.line.cmp(&b.line))
     });
-    Timeline {
-        events,
-        analysis,
-        untimed,
-    }
+    Timeline { events, untimed }
 }
 
 pub fn render_text(t: &Timeline) -> String {
