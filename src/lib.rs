@@ -7,6 +7,7 @@
 //! [`report`] prints the findings. [`cli`] is the command line around it.
 
 pub mod cli;
+mod ingest;
 pub mod model;
 pub mod parse;
 pub mod report;
@@ -14,6 +15,8 @@ pub mod rules;
 pub mod source;
 #[doc(hidden)]
 pub mod synth;
+
+pub use source::archive::Limits;
 
 use chrono::FixedOffset;
 use model::{Analysis, Facts, Level};
@@ -27,7 +30,7 @@ pub struct Options {
     /// Zone for log formats that carry none (pre-unified TiKV/PD).
     pub assume_tz: FixedOffset,
     /// Decompression limits for archives and compressed files.
-    pub limits: source::archive::Limits,
+    pub limits: Limits,
     /// Keep every log entry at or above this level (the timeline wants them).
     pub keep_level: Option<Level>,
     /// Count warning/error templates (for `generic.error-burst`).
@@ -44,7 +47,7 @@ impl Default for Options {
         Options {
             paths: Vec::new(),
             assume_tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
-            limits: source::archive::Limits::default(),
+            limits: Limits::default(),
             keep_level: None,
             templates: true,
             progress: false,
@@ -59,19 +62,22 @@ impl Default for Options {
 pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
     let sources = source::discover(&opts.paths);
     let prefilter = parse::scan::Prefilter::new(rules.needle_groups());
-    let ctx = parse::read::ReadCtx {
-        prefilter: &prefilter,
-        assume_tz: opts.assume_tz,
-        keep_level: opts.keep_level,
-        templates: opts.templates,
+    let ctx = ingest::IngestCtx {
+        parse: parse::input::ParseCtx {
+            prefilter: &prefilter,
+            assume_tz: opts.assume_tz,
+            keep_level: opts.keep_level,
+            templates: opts.templates,
+            version_group: rules.fact_groups.get("version").copied(),
+            max_dump_bytes: opts.limits.max_member_bytes,
+        },
         limits: &opts.limits,
-        version_group: rules.fact_groups.get("version").copied(),
     };
     let bar = progress_bar(opts.progress, &sources);
-    let mut parsed: Vec<parse::read::Parsed> = sources
+    let mut parsed: Vec<parse::input::Parsed> = sources
         .par_iter()
         .flat_map_iter(|s| {
-            let out = parse::read::read_source(s, &ctx);
+            let out = ingest::read_source(s, &ctx);
             if let Some(b) = &bar {
                 b.inc(s.file_size());
             }
@@ -102,6 +108,15 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
     analysis
 }
 
+/// [`analyze`] of one folder with default options (what a rule's test case runs).
+pub fn analyze_dir(dir: &std::path::Path, rules: &RuleSet) -> Analysis {
+    let opts = Options {
+        paths: vec![dir.to_path_buf()],
+        ..Options::default()
+    };
+    analyze(&opts, rules)
+}
+
 /// Inputs smaller than this finish before a bar would be worth drawing.
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
@@ -123,4 +138,14 @@ fn progress_bar(wanted: bool, sources: &[source::Source]) -> Option<indicatif::P
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// A time given on the command line (`--since`), in the forms the logs write.
+pub fn parse_user_time(s: &str) -> Option<chrono::DateTime<FixedOffset>> {
+    parse::time::parse_user_time(s)
+}
+
+/// A UTC offset given on the command line (`+08:00`).
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    parse::time::parse_unified(&format!("2000/01/01 00:00:00.000 {s}")).map(|d| *d.offset())
 }

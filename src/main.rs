@@ -1,3 +1,5 @@
+//! The `kvtriage` binary: runs the CLI, maps errors to exit codes, treats a closed pipe as success.
+
 use clap::Parser;
 use std::process::ExitCode;
 

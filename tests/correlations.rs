@@ -67,6 +67,7 @@ fn meta() -> BTreeMap<InputId, InputMeta> {
         InputMeta {
             kind: Kind::PdLog,
             node: Some("10.0.1.1:2379".into()),
+            node_from_path: false,
             path: "pd.log".into(),
             store: None,
             last_time: None,

@@ -230,7 +230,7 @@ pub struct Window {
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
-    crate::parse::time::parse_user_time(s).ok_or_else(|| {
+    crate::parse_user_time(s).ok_or_else(|| {
         format!(
             "{s:?} is not a time like 2024-07-22T20:02:58+08:00 or 2024/07/22 20:02:58.803 +08:00"
         )
@@ -238,10 +238,7 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> 
 }
 
 fn parse_offset(s: &str) -> Result<chrono::FixedOffset, String> {
-    let t = format!("2000/01/01 00:00:00.000 {s}");
-    crate::parse::time::parse_unified(&t)
-        .map(|d| *d.offset())
-        .ok_or_else(|| format!("{s:?} is not an offset like +08:00"))
+    crate::parse_offset(s).ok_or_else(|| format!("{s:?} is not an offset like +08:00"))
 }
 
 /// Exit codes (README and OUTPUT contract).
@@ -289,7 +286,7 @@ fn paths_or_stdin(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let (rules, rule_notes) = args.rules.load()?;
     let paths = paths_or_stdin(&args.paths)?;
-    let mut limits = crate::source::archive::Limits::default();
+    let mut limits = crate::Limits::default();
     if let Some(b) = args.max_bytes {
         limits.max_total_bytes = b;
     }
@@ -459,14 +456,14 @@ fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Needles { dirs } => {
             let rules = load_with(&dirs, &[])?;
-            for n in crate::parse::scan::Prefilter::new(rules.needle_groups()).all_needles() {
+            for n in rules.all_needles() {
                 out.push_str(&n);
                 out.push('\n');
             }
         }
         RulesCommand::Test { dirs, only } => {
             let rules = load_with(&dirs, &only)?;
-            let outcomes = crate::rules::testing::run_all(&rules);
+            let outcomes = crate::rules::testing::run_all(&rules, &crate::analyze_dir);
             let (mut pass, mut fail) = (0, 0);
             for o in &outcomes {
                 if o.passed {

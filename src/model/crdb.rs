@@ -13,6 +13,9 @@ pub struct CrdbFacts {
     /// order. They split a capture into runs and name the nodes a drain or decommission
     /// targeted (the drain output itself never names its node).
     pub commands: Vec<CliCommand>,
+    /// `cockroach node <verb> ...` command lines kept as events of a CockroachDB log (a
+    /// shell session pasted before the log output), in input then line order.
+    pub log_commands: Vec<CliCommand>,
     /// Goroutine dumps per input (`nodes/<id>/stacks.txt`), for drains stuck in code.
     pub goroutines: Vec<(InputId, Vec<Goroutine>)>,
     /// `cockroach node decommission|recommission` invocations as their progress tables show
@@ -56,6 +59,7 @@ impl CrdbFacts {
     pub fn append(&mut self, mut other: CrdbFacts) {
         self.tables.append(&mut other.tables);
         self.commands.append(&mut other.commands);
+        self.log_commands.append(&mut other.log_commands);
         self.goroutines.append(&mut other.goroutines);
         self.runs.append(&mut other.runs);
     }

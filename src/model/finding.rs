@@ -1,3 +1,6 @@
+//! A finding: what a rule concluded, about which entities, on what evidence, how sure, and
+//! the remediation steps in order of risk.
+
 use super::Location;
 use serde::Serialize;
 use std::fmt;

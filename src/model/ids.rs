@@ -1,3 +1,5 @@
+//! Typed identities: inputs (given once, at discovery), stores, regions, peers, nodes.
+
 use serde::Serialize;
 use std::fmt;
 

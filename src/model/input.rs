@@ -152,6 +152,9 @@ pub struct InputReport {
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Whether `node` comes from the path (a bundle layout names it) rather than the content.
+    #[serde(skip)]
+    pub node_from_path: bool,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -168,12 +171,14 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// A parsed input of this kind, counts to be filled in.
+    /// A parsed input of this kind, counts to be filled in; `node` is the node its path
+    /// names, if any.
     pub fn new(id: InputId, path: &str, kind: Kind, node: Option<String>) -> InputReport {
         InputReport {
             id,
             path: path.to_string(),
             kind,
+            node_from_path: node.is_some(),
             node,
             status: Status::Parsed,
             reason: None,

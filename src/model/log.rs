@@ -1,3 +1,5 @@
+//! Log events as every log parser yields them, and warning/error template counts.
+
 use super::Location;
 use chrono::{DateTime, FixedOffset};
 

@@ -19,6 +19,15 @@ pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step, entity_k
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
 pub use input::{InputReport, Kind, Status};
 pub use log::{Level, LogEvent, TemplateStat};
+
+/// A set of literal needles; each belongs to a group (a rule's matcher or a built-in fact
+/// extractor), optionally restricted to some input kinds. The group's id is its index in
+/// the list the rules hand to the parser's prefilter.
+#[derive(Clone, Debug)]
+pub struct NeedleGroup {
+    pub needles: Vec<String>,
+    pub kinds: Option<Vec<Kind>>,
+}
 pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
 pub use report::{Analysis, Coverage, RuleCoverage, Undecided};
 pub use version::{Component, SeenVersion, Version};

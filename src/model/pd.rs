@@ -1,3 +1,5 @@
+//! PD facts: stores, regions and peers from pd-ctl / PD API listings, and PD config.
+
 use super::{Location, PeerId, RegionId, StoreId};
 use chrono::{DateTime, FixedOffset};
 

@@ -35,6 +35,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
         facts: CrdbFacts {
             commands,
             tables: vec![(input, out)],
+            log_commands: Vec::new(),
             goroutines: Vec::new(),
             runs,
         },

@@ -1,7 +1,6 @@
 //! Why an input was skipped or failed. The input's status comes from the variant.
 
 use crate::model::{Kind, Status};
-use crate::source::SourceError;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -20,8 +19,6 @@ pub enum InputError {
     /// A reader found nothing it could use; its own reason (`no JSON object found`, ...).
     #[error("{0}")]
     Unreadable(String),
-    #[error(transparent)]
-    Source(#[from] SourceError),
 }
 
 impl InputError {
@@ -32,10 +29,9 @@ impl InputError {
             | InputError::Binary
             | InputError::Compression(_)
             | InputError::UnknownFormat => Status::Skipped,
-            InputError::NoLogEntry
-            | InputError::NoDocument(_)
-            | InputError::Unreadable(_)
-            | InputError::Source(_) => Status::Failed,
+            InputError::NoLogEntry | InputError::NoDocument(_) | InputError::Unreadable(_) => {
+                Status::Failed
+            }
         }
     }
 }

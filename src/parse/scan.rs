@@ -54,13 +54,7 @@ impl LogFormat {
     }
 }
 
-/// A set of literal needles; each belongs to a group (a rule's matcher or a built-in fact
-/// extractor), optionally restricted to some input kinds.
-#[derive(Clone, Debug)]
-pub struct NeedleGroup {
-    pub needles: Vec<String>,
-    pub kinds: Option<Vec<Kind>>,
-}
+pub use crate::model::NeedleGroup;
 
 /// All needles of all groups in one automaton.
 pub struct Prefilter {
@@ -103,17 +97,6 @@ impl Prefilter {
     }
 
     /// Every needle, unique and sorted (for `rules needles` and benchmarks).
-    pub fn all_needles(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.needles.iter().cloned())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-
     /// The groups whose needles a text contains, sorted (for pasted answers, which are not
     /// scanned as logs).
     pub fn groups_of(&self, text: &str) -> Vec<u32> {

@@ -1,3 +1,5 @@
+//! The JSON report (the contract README.md describes) and the baseline it can be compared with.
+
 use super::{Summary, summary};
 use crate::model::Analysis;
 use crate::model::InputReport;

@@ -3,7 +3,7 @@
 
 use super::{entities_text, evidence_path};
 use crate::model::Analysis;
-use crate::rules::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {

@@ -9,7 +9,7 @@ pub mod timeline;
 
 use crate::model::Analysis;
 use crate::model::Status;
-use crate::rules::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 pub use json::{BaselineError, baseline, json, jsonl};
 pub use junit::junit;

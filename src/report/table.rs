@@ -4,7 +4,7 @@
 use super::{entities_text, evidence_path, summary};
 use crate::model::Analysis;
 use crate::model::Status;
-use crate::rules::{Risk, Severity};
+use crate::model::{Risk, Severity};
 use std::fmt::Write;
 use tabled::settings::{Modify, Style, Width, object::Columns};
 use tabled::{Table, Tabled};

@@ -1,5 +1,5 @@
-//! Rules as data: loading `rules/*.toml`, the needles they give the prefilter, and turning
-//! matcher hits into rendered findings.
+//! Rules as data: loading the rule files (`rules/<product>/<id>.toml` and user folders), the
+//! needles they give the prefilter, evaluating them and rendering their findings.
 
 pub mod catalogue;
 pub mod correlate;
@@ -15,8 +15,7 @@ pub use crate::model::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use spec::RuleSpec;
 
 use crate::model::Kind;
-use crate::model::{Component, Facts, InputId, Version};
-use crate::parse::scan::NeedleGroup;
+use crate::model::{Component, Facts, InputId, NeedleGroup, Version};
 use spec::StepSpec;
 use std::collections::BTreeMap;
 
@@ -418,6 +417,18 @@ impl RuleSet {
         self.groups.clone()
     }
 
+    /// Every literal the prefilter looks for, sorted, once each.
+    pub fn all_needles(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.needles.iter().cloned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.spec.id == id)
     }
@@ -442,6 +453,7 @@ impl RuleSet {
                 let meta = InputMeta {
                     kind: r.kind,
                     node: r.node.clone(),
+                    node_from_path: r.node_from_path,
                     path: r.path.clone(),
                     store: r
                         .node

@@ -3,7 +3,7 @@
 
 use super::spec::Expect;
 use super::{RuleSet, Severity};
-use crate::{Options, analyze};
+use crate::model::{Analysis, Finding, Status};
 use std::path::{Component, Path, PathBuf};
 
 /// The result of one rule test.
@@ -30,16 +30,20 @@ fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
     (out != base).then_some(out)
 }
 
+/// Analyses one case folder with a rule set: the pipeline, handed in by its caller (the
+/// rules layer does not reach up to it).
+pub type Analyze<'a> = dyn Fn(&Path, &RuleSet) -> Analysis + 'a;
+
 /// Runs every test case of every rule in the set (each against the whole set, so that
 /// correlations see what they need) and reports each outcome.
-pub fn run_all(rules: &RuleSet) -> Vec<Outcome> {
+pub fn run_all(rules: &RuleSet, analyze: &Analyze<'_>) -> Vec<Outcome> {
     let mut out = Vec::new();
     let base = std::env::temp_dir().join(format!("kvtriage-rule-tests-{}", std::process::id()));
     for (ri, rule) in rules.rules.iter().enumerate() {
         for (ti, t) in rule.spec.test.iter().enumerate() {
             let tmp = base.join(format!("{ri}-{ti}"));
             let outcome = case_dir(rule, t, &tmp)
-                .and_then(|dir| run_one(rules, rule.spec.id.as_str(), t, &dir));
+                .and_then(|dir| run_one(rules, analyze, rule.spec.id.as_str(), t, &dir));
             let _ = std::fs::remove_dir_all(&tmp);
             out.push(match outcome {
                 Ok(detail) => Outcome {
@@ -94,17 +98,12 @@ fn case_dir(rule: &super::Rule, t: &super::spec::TestSpec, tmp: &Path) -> Result
 
 fn run_one(
     rules: &RuleSet,
+    analyze: &Analyze<'_>,
     id: &str,
     t: &super::spec::TestSpec,
     dir: &Path,
 ) -> Result<String, String> {
-    let a = analyze(
-        &Options {
-            paths: vec![dir.to_path_buf()],
-            ..Options::default()
-        },
-        rules,
-    );
+    let a = analyze(dir, rules);
     let fired: Vec<_> = a.findings.iter().filter(|f| f.rule == id).collect();
     match t.expect {
         Expect::Quiet if fired.is_empty() => Ok("quiet".into()),
@@ -113,7 +112,7 @@ fn run_one(
             let failed: Vec<String> = a
                 .inputs
                 .iter()
-                .filter(|i| i.status != crate::model::Status::Parsed)
+                .filter(|i| i.status != Status::Parsed)
                 .map(|i| format!("{} ({})", i.path, i.reason.clone().unwrap_or_default()))
                 .collect();
             Err(if failed.is_empty() {
@@ -132,7 +131,7 @@ fn run_one(
             {
                 return Err(format!("fired as {}, expected {s}", f.severity));
             }
-            let all = |want: &[u64], have: &dyn Fn(&crate::rules::Finding) -> &Vec<u64>| {
+            let all = |want: &[u64], have: &dyn Fn(&Finding) -> &Vec<u64>| {
                 want.iter()
                     .all(|w| fired.iter().any(|f| have(f).contains(w)))
             };

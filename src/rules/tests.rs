@@ -82,6 +82,7 @@ value = "value"
         InputMeta {
             kind: Kind::PdctlConfig,
             node: None,
+            node_from_path: false,
             path: "config.json".into(),
             store: None,
             last_time: None,

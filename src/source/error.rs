@@ -1,5 +1,6 @@
 //! Why a source could not be found, listed or read.
 
+use crate::model::Status;
 use std::fmt;
 use std::io;
 
@@ -51,4 +52,11 @@ pub enum SourceError {
     Read(IoFailure),
     #[error("archive holds no file")]
     EmptyArchive,
+}
+
+impl SourceError {
+    /// Every source problem fails its input: it was given to be read and could not be.
+    pub fn status(&self) -> Status {
+        Status::Failed
+    }
 }

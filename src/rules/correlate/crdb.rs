@@ -273,8 +273,8 @@ impl InputNodes {
         for (&i, m) in ctx.inputs.iter() {
             // Only a debug-zip path (`nodes/4/...`) identifies the node across files of
             // several clusters; a node id read from the content is scoped to its directory.
-            let from_path = crate::source::node_from_path(&m.path);
-            if let Some(id) = from_path.as_deref().and_then(parse_node_name) {
+            let from_path = m.node.as_deref().filter(|_| m.node_from_path);
+            if let Some(id) = from_path.and_then(parse_node_name) {
                 by_input.insert(i, (id, true));
             } else if let Some(id) = m.node.as_deref().and_then(parse_node_name) {
                 by_input.insert(i, (id, false));

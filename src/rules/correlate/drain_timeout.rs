@@ -6,7 +6,7 @@ use super::{EvalCtx, Hit, Sets, events_in, evidence_of, loc_evidence};
 use crate::model::EvidenceRef;
 use crate::model::crdb::{CliCommand, Frame, Goroutine};
 use crate::model::units::human_secs;
-use crate::model::{InputId, LogEvent, Version};
+use crate::model::{InputId, Location, LogEvent, Version};
 use std::collections::{BTreeMap, BTreeSet};
 
 // ---------------------------------------------------------------------------------------
@@ -29,10 +29,21 @@ struct DrainSig {
     drain_wait: Option<String>,
 }
 
-/// Parses a command line captured as a log event (text before the first log entry).
-fn event_command(ev: &LogEvent) -> Option<CliCommand> {
-    let c = crate::parse::crdb_input::command_line(&ev.message, ev.loc.input, ev.loc.line)?;
-    (c.verb == "drain").then_some(c)
+/// Drain commands captured in a log (text before its first entry) on lines of the rule's
+/// `cmd` set.
+fn log_commands(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<CliCommand> {
+    let lines: BTreeSet<Location> = events_in(rule, "cmd", ctx).iter().map(|e| e.loc).collect();
+    let at = |c: &CliCommand| Location {
+        input: c.input,
+        line: c.line,
+    };
+    ctx.facts
+        .crdb
+        .log_commands
+        .iter()
+        .filter(|c| c.verb == "drain" && lines.contains(&at(c)))
+        .cloned()
+        .collect()
 }
 
 pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
@@ -46,11 +57,7 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         .commands
         .iter()
         .cloned()
-        .chain(
-            events_in(rule, "cmd", ctx)
-                .into_iter()
-                .filter_map(event_command),
-        )
+        .chain(log_commands(rule, ctx))
         .filter(|c| c.verb == "drain")
     {
         let id = c.ids.first().copied();
@@ -272,10 +279,7 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
     // current CLIs, the draining node for old ones: right for the re-run either way).
     let mut live_host = t.live_host();
     if live_host.starts_with('<')
-        && let Some(h) = events_in(rule, "cmd", ctx)
-            .into_iter()
-            .filter_map(event_command)
-            .find_map(|c| c.host)
+        && let Some(h) = log_commands(rule, ctx).into_iter().find_map(|c| c.host)
     {
         live_host = h;
     }

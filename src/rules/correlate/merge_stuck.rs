@@ -295,7 +295,7 @@ fn listed_sequences<'a>(spec: &LogSequenceSpec, ctx: &'a EvalCtx<'_>, done: &mut
                 continue;
             }
             let Some(region) = op.region else { continue };
-            let timed_out = op.end == Some(crate::parse::operator::OpEnd::Timeout)
+            let timed_out = op.end == Some(crate::model::operator::OpEnd::Timeout)
                 || lo.status.as_deref() == Some("TIMEOUT");
             let id = (region, op.create_at.clone().unwrap_or_default());
             let s = seen.entry(id).or_insert_with(|| Seq {

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub struct InputMeta {
     pub kind: Kind,
     pub node: Option<String>,
+    /// Whether `node` comes from the path (a bundle layout) rather than the content.
+    pub node_from_path: bool,
     pub path: String,
     /// The TiKV store this input's node is, when a store listing maps its address.
     pub store: Option<u64>,

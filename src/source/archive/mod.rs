@@ -79,7 +79,10 @@ impl Container {
     }
 }
 
-/// Recognises a container from the first bytes of a file (512 are enough for every kind).
+/// How many leading bytes [`detect`] looks at (512 are enough for every kind).
+pub const SNIFF_BYTES: usize = 512;
+
+/// Recognises a container from the first bytes of a file.
 pub fn detect(head: &[u8]) -> Option<Container> {
     if head.starts_with(&[0x1f, 0x8b]) {
         Some(Container::Gzip)

@@ -1,14 +1,13 @@
-//! Reading one source: a plain file (mapped), stdin, or an archive (members streamed), each
-//! input detected and parsed into its own facts under the id it was given at discovery.
+//! Reading one input's bytes or stream: its format detected, the input parsed into its own
+//! facts under the id it was given at discovery, its report filled in.
 
 use super::Format;
 use super::detect::{Detected, SNIFF_BYTES, detect};
 use super::error::InputError;
 use super::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::model::{
-    Component, Facts, InputId, InputReport, Kind, Level, Location, LogEvent, Status, Version,
+    Component, Facts, InputId, InputReport, Kind, Level, Location, LogEvent, Version,
 };
-use crate::source::{self, Data, Source, archive};
 use std::io::Read as _;
 
 /// What reading one input yields: its report and its facts.
@@ -18,7 +17,7 @@ pub struct Parsed {
 }
 
 /// Parameters shared by every input of a run.
-pub struct ReadCtx<'a> {
+pub struct ParseCtx<'a> {
     pub prefilter: &'a Prefilter,
     /// Zone for log formats that carry none (pre-unified TiKV/PD).
     pub assume_tz: chrono::FixedOffset,
@@ -26,125 +25,27 @@ pub struct ReadCtx<'a> {
     pub keep_level: Option<Level>,
     /// Count warning/error templates (for `generic.error-burst`).
     pub templates: bool,
-    pub limits: &'a archive::Limits,
     /// The prefilter group of version lines (startup banners).
     pub version_group: Option<u32>,
+    /// A streamed input that is not a log is read whole, up to this many bytes.
+    pub max_dump_bytes: u64,
+}
+
+/// Where an input sits: its id, its path as shown, and the node its path names.
+pub struct InputAt<'a> {
+    pub id: InputId,
+    pub path: &'a str,
+    pub node: Option<String>,
 }
 
 /// Cited dump lines keep this many characters.
 const EXCERPT_CHARS: usize = 300;
 
-fn failed(id: InputId, path: &str, bytes: u64, error: InputError) -> Parsed {
-    let mut report = InputReport::new(id, path, Kind::Unknown, source::node_from_path(path));
-    report.bytes = bytes;
-    report.set_problem(error.status(), error.to_string());
-    Parsed {
-        report,
-        facts: Facts::default(),
-    }
-}
-
-/// Reads a source into one or more inputs (an archive gives one per member).
-pub fn read_source(src: &Source, ctx: &ReadCtx<'_>) -> Vec<Parsed> {
-    let data = match source::read(src) {
-        Ok(d) => d,
-        Err(e) => return vec![failed(src.id, &src.display, 0, e.into())],
-    };
-    let container = archive::detect(&data[..data.len().min(SNIFF_BYTES)]);
-    let Some(container) = container else {
-        return vec![parse_bytes(src.id, &src.display, &data, ctx)];
-    };
-    // Archives and compressed files are read in memory, member by member, logs streamed
-    // through a bounded buffer; nothing is written to disk and member paths are only shown.
-    let out = std::cell::RefCell::new(Vec::new());
-    let next_id = std::cell::Cell::new(1usize);
-    let member_id = || {
-        let n = next_id.get();
-        next_id.set(n + 1);
-        InputId::new(src.id.source(), n)
-    };
-    let mut on_member = |path: &str, reader: &mut dyn std::io::Read| {
-        parse_stream(member_id(), path, reader, ctx, &mut out.borrow_mut())
-    };
-    let mut on_entry = |entry: archive::Entry| match entry {
-        archive::Entry::Member(m) => {
-            let d = Data::Owned(m.data);
-            let parsed = parse_bytes(member_id(), &m.path, &d, ctx);
-            out.borrow_mut().push(parsed);
-        }
-        archive::Entry::Problem(p) => {
-            let status = match p.status {
-                archive::ProblemStatus::Skipped => Status::Skipped,
-                archive::ProblemStatus::Failed => Status::Failed,
-            };
-            let mut out = out.borrow_mut();
-            // A member whose stream broke while it was read: what was read before stays
-            // analysed, and the input says it failed and why.
-            if let Some(last) = out.last_mut().filter(|l| l.report.path == p.path) {
-                last.report.set_problem(status, p.reason);
-                return;
-            }
-            let mut report = InputReport::new(
-                member_id(),
-                &p.path,
-                Kind::Unknown,
-                source::node_from_path(&p.path),
-            );
-            report.set_problem(status, p.reason);
-            out.push(Parsed {
-                report,
-                facts: Facts::default(),
-            });
-        }
-    };
-    // gzip, zstd and tar stream from the file once (never mapped whole: the compressed
-    // bytes would otherwise stay resident); a zip needs random access and stays mapped.
-    let file = match &src.origin {
-        source::Origin::File(p) if container != archive::Container::Zip => {
-            std::fs::File::open(p).ok()
-        }
-        _ => None,
-    };
-    match file {
-        Some(f) => {
-            drop(data);
-            let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
-            archive::read_streaming_from(
-                &src.display,
-                container,
-                &mut reader,
-                ctx.limits,
-                &mut on_member,
-                &mut on_entry,
-            );
-        }
-        None => {
-            archive::read_streaming(
-                &src.display,
-                container,
-                &data,
-                ctx.limits,
-                &mut on_member,
-                &mut on_entry,
-            );
-        }
-    }
-    let mut out = out.into_inner();
-    if out.is_empty() {
-        out.push(failed(
-            src.id,
-            &src.display,
-            src.file_size(),
-            source::SourceError::EmptyArchive.into(),
-        ));
-    }
-    out
-}
-
 /// One input whose bytes are all at hand (a mapped file, stdin, a small archive member).
-fn parse_bytes(id: InputId, path: &str, data: &[u8], ctx: &ReadCtx<'_>) -> Parsed {
+pub fn parse_bytes(at: InputAt<'_>, data: &[u8], ctx: &ParseCtx<'_>) -> Parsed {
+    let InputAt { id, path, node } = at;
     let head = &data[..data.len().min(SNIFF_BYTES)];
-    let mut report = InputReport::new(id, path, Kind::Unknown, source::node_from_path(path));
+    let mut report = InputReport::new(id, path, Kind::Unknown, node);
     report.bytes = data.len() as u64;
     let mut facts = Facts::default();
     match detect(path, head) {
@@ -171,7 +72,7 @@ fn parse_bytes(id: InputId, path: &str, data: &[u8], ctx: &ReadCtx<'_>) -> Parse
 }
 
 /// The scan parameters of one log.
-fn scan_ctx<'a>(id: InputId, kind: Kind, format: LogFormat, ctx: &ReadCtx<'a>) -> ScanCtx<'a> {
+fn scan_ctx<'a>(id: InputId, kind: Kind, format: LogFormat, ctx: &ParseCtx<'a>) -> ScanCtx<'a> {
     ScanCtx {
         input: id,
         kind,
@@ -210,6 +111,14 @@ fn take_log(
             }
         }
     }
+    // A shell session pasted before a CockroachDB log names the command that produced it.
+    if kind == Kind::CrdbLog {
+        for e in &out.events {
+            if let Some(c) = super::crdb_input::command_line(&e.message, e.loc.input, e.loc.line) {
+                facts.crdb.log_commands.push(c);
+            }
+        }
+    }
     // PD logs each unsafe-recovery stage as it enters it.
     if kind == Kind::PdLog {
         for e in &out.events {
@@ -228,17 +137,17 @@ fn take_log(
 /// a block, not by the member); dumps, which are small, are read whole. A read error is
 /// returned after the part read before it has been recorded, so that the archive reader
 /// reports it under the same path.
-fn parse_stream(
-    id: InputId,
-    path: &str,
+pub fn parse_stream(
+    at: InputAt<'_>,
     src: &mut dyn std::io::Read,
-    ctx: &ReadCtx<'_>,
+    ctx: &ParseCtx<'_>,
     out: &mut Vec<Parsed>,
 ) -> std::io::Result<()> {
+    let InputAt { id, path, node } = at;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     std::io::Read::take(&mut *src, SNIFF_BYTES as u64).read_to_end(&mut head)?;
     if let Detected::Found(Format::Log(format), kind) = detect(path, &head) {
-        let mut report = InputReport::new(id, path, kind, source::node_from_path(path));
+        let mut report = InputReport::new(id, path, kind, node);
         let head_len = head.len() as u64;
         let mut counted = CountingReader { inner: src, n: 0 };
         let (scanned, error) =
@@ -253,8 +162,8 @@ fn parse_stream(
         };
     }
     let mut data = head;
-    std::io::Read::take(&mut *src, ctx.limits.max_member_bytes).read_to_end(&mut data)?;
-    out.push(parse_bytes(id, path, &data, ctx));
+    std::io::Read::take(&mut *src, ctx.max_dump_bytes).read_to_end(&mut data)?;
+    out.push(parse_bytes(InputAt { id, path, node }, &data, ctx));
     Ok(())
 }
 
