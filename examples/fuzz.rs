@@ -1361,11 +1361,11 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
-/// A fixture's bundle: its top folder, or `rules/<rule>/<fire|near-miss>`.
+/// A fixture's bundle: its top folder, or a rule's case `rules/<product>/<id>/<case>`.
 fn bundle_key(rel: &str) -> (String, String) {
     let parts: Vec<&str> = rel.split('/').collect();
     let n = if parts.first() == Some(&"rules") {
-        3
+        4
     } else {
         1
     };
@@ -1379,6 +1379,13 @@ impl Corpus {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let mut files = Vec::new();
         walk(&fixtures, &fixtures, &mut files);
+        // The rules' test cases: the folders beside each rule file (not the rules themselves).
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cases = Vec::new();
+        walk(&crate_dir.join("rules"), crate_dir, &mut cases);
+        files.extend(cases.into_iter().filter(|(p, _)| {
+            p.split('/').count() > 4 && !p.ends_with(".toml") && !p.ends_with("SOURCE.md")
+        }));
         for d in extra {
             let mut more = Vec::new();
             walk(d, d, &mut more);

@@ -1,0 +1,64 @@
+//! Golden snapshots: `kvtriage analyze` on every bundle in `fixtures/`, in each output format
+//! as a user gets it (table at a fixed width, no colour). A change in any output shows as a
+//! snapshot diff; after checking it, re-bless all of them with
+//! `INSTA_UPDATE=always cargo test --test golden` (or review them with `cargo insta review`).
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const FORMATS: &[(&str, &str)] = &[
+    ("table", "txt"),
+    ("json", "json"),
+    ("markdown", "md"),
+    ("junit", "xml"),
+];
+
+fn bundles() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn analyze(bundle: &str, format: &str) -> String {
+    let out = Command::cargo_bin("kvtriage")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "100")
+        .env_remove("NO_COLOR")
+        .args(["analyze", &format!("fixtures/{bundle}"), "--color", "never"])
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    // Exit 0 (nothing found) or 1 (findings) are both reports; anything else is a failure.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{bundle} --format {format}: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_fixture_bundle_in_every_format() {
+    let names = bundles();
+    assert!(names.len() >= 5, "fixtures/ lost bundles: {names:?}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("golden");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for bundle in &names {
+            for (format, ext) in FORMATS {
+                let text = analyze(bundle, format);
+                insta::assert_snapshot!(format!("{bundle}.{ext}"), text);
+            }
+        }
+    });
+}
