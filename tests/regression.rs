@@ -72,3 +72,61 @@ fn the_same_store_in_a_complete_listing_is_judged() {
     // Cut before its end, the answer is still partial: no finding either way.
     assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
 }
+
+/// A store listing cut to each store's state (no heartbeat times, no region counts), as pasted
+/// in pingcap/tidb#4968. Before the fix: the store-down title read "last heartbeat
+/// <heartbeat>", and the Offline store with no `region_count` was taken to hold 0 regions, so
+/// the two-store cluster's stuck scale-in went unreported.
+#[test]
+fn a_listing_without_counts_or_heartbeats_still_concludes_and_says_what_it_lacks() {
+    let (v, _) = analyze("tests/incidents/tikv-two-stores-offline-no-target/material");
+    let findings = v["findings"].as_array().unwrap();
+    for f in findings {
+        for key in ["title", "summary"] {
+            let text = f[key].as_str().unwrap();
+            assert!(!text.contains("<heartbeat>"), "{text}");
+        }
+    }
+    let down = findings
+        .iter()
+        .find(|f| f["rule"] == "tikv.store-down")
+        .unwrap();
+    assert!(
+        down["title"]
+            .as_str()
+            .unwrap()
+            .contains("last heartbeat not in the listing"),
+        "{down}"
+    );
+    let stuck = findings
+        .iter()
+        .find(|f| f["rule"] == "tikv.scale-in-no-target-store")
+        .unwrap();
+    assert_eq!(stuck["entities"]["stores"], serde_json::json!([4]));
+    assert!(
+        stuck["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the listing shows no region_count"),
+        "{stuck}"
+    );
+}
+
+/// CockroachDB before 20.2 ends a `--wait=live` decommission with `Decommissioning finished.`
+/// and prints `gossiped_replicas` (cockroachdb/cockroach#18275). Before the fix: the table
+/// was not read as decommission progress and the completion line was ignored, so a finished
+/// decommission of a dead node was reported as a CRITICAL "stopped while decommissioning".
+#[test]
+fn an_old_cli_finished_decommission_is_not_a_node_stopped_mid_way() {
+    let (v, _) = analyze("tests/incidents/crdb-decommission-dead-node-finished/material");
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rules.contains(&"crdb.terminated-before-decommissioned"),
+        "{rules:?}"
+    );
+}

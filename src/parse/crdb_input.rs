@@ -42,6 +42,14 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
     }
 }
 
+/// The lines a decommission CLI prints when it is done: the current one, and the `--wait=all`
+/// and `--wait=live` endings of releases before 20.2.
+const DONE_PREFIXES: &[&str] = &[
+    "No more data reported on target nodes",
+    "All target nodes report that they hold no more data",
+    "Decommissioning finished.",
+];
+
 /// Splits one input's decommission progress tables into runs: a new run starts at a pasted
 /// command line, after a completion line, or when the table's node set changes.
 pub fn decommission_runs(
@@ -66,7 +74,7 @@ pub fn decommission_runs(
         }
     }
     for m in &t.marks {
-        if m.text.starts_with("No more data reported on target nodes") {
+        if DONE_PREFIXES.iter().any(|p| m.text.starts_with(p)) {
             items.push((m.line, Item::Done));
         }
     }
@@ -288,5 +296,27 @@ No more data reported on target nodes. Please verify cluster health before remov
         assert_eq!(runs[1].ids, vec![6]);
         assert_eq!(runs[1].completed, Some(22));
         assert!(!runs[1].recommission);
+    }
+
+    /// Releases before 20.2 end a `--wait=live` run with `Decommissioning finished.`
+    /// (cockroachdb/cockroach#18275, verbatim).
+    #[test]
+    fn old_cli_completion_lines_end_a_run() {
+        let text = "\
+root@jesse-crossdc-ubuntu-2gb-sfo2-01:~# ./cockroach node decommission 4 --insecure --wait=live
++----+---------+-------------------+--------------------+-------------+
+| id | is_live | gossiped_replicas | is_decommissioning | is_draining |
++----+---------+-------------------+--------------------+-------------+
+|  4 | false   |                12 | true               | true        |
++----+---------+-------------------+--------------------+-------------+
+(1 row)
+Decommissioning finished. Please verify cluster health before removing the nodes.
+";
+        let c = collect(Kind::CrdbDecommissionOutput, text, InputId(0));
+        assert_eq!(c.facts.commands.len(), 1);
+        let runs = &c.facts.runs;
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(runs[0].ids, vec![4]);
+        assert_eq!(runs[0].completed, Some(8));
     }
 }

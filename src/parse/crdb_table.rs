@@ -22,6 +22,9 @@ const MARK_PREFIXES: &[&str] = &[
     "...more blocking errors detected",
     "possible decommission stall detected",
     "No more data reported on target nodes",
+    // Before 20.2 (pkg/cli/node.go): `--wait=all` and `--wait=live` endings.
+    "All target nodes report that they hold no more data",
+    "Decommissioning finished.",
     "ERROR:",
     "Error:",
     "Failed running",
@@ -206,7 +209,9 @@ impl Open {
         let cols: Vec<Option<Col>> = names.iter().map(|n| column(n)).collect();
         let id = cols.iter().position(|c| *c == Some(Col::Id)).unwrap_or(0);
         let has = |n: &str| names.iter().any(|x| x == n);
-        let kind = if has("replicas") && !has("address") && !has("build") {
+        // Releases before 2.0 print `gossiped_replicas` where later ones print `replicas`.
+        let replicas = has("replicas") || has("gossiped_replicas");
+        let kind = if replicas && !has("address") && !has("build") {
             TableKind::DecommissionProgress
         } else {
             TableKind::NodeStatus

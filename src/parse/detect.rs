@@ -284,12 +284,17 @@ fn is_prometheus_text(text: &str) -> bool {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
             .unwrap_or(l.len());
         if name_end > 0 && l[name_end..].starts_with(['{', ' ']) {
-            let value = l.rsplit(' ').next().unwrap_or("");
-            if value.parse::<f64>().is_ok()
-                || l.rsplit(' ')
-                    .nth(1)
-                    .is_some_and(|v| v.parse::<f64>().is_ok())
-            {
+            // After the name and its labels: a value, and at most a timestamp. A command
+            // line such as `cockroach node decommission 3 --insecure` is not a sample.
+            let rest = &l[name_end..];
+            let rest = match rest.strip_prefix('{') {
+                Some(r) => r.rfind('}').map_or("", |e| &r[e + 1..]),
+                None => rest,
+            };
+            let mut words = rest.split_whitespace();
+            let value = words.next().is_some_and(|v| v.parse::<f64>().is_ok());
+            let stamp = words.next().is_none_or(|t| t.parse::<i64>().is_ok());
+            if value && stamp && words.next().is_none() {
                 samples += 1;
             }
         }
@@ -299,6 +304,21 @@ fn is_prometheus_text(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// cockroachdb/cockroach#18029: a pasted command line is not a metrics scrape.
+    #[test]
+    fn a_command_line_is_not_a_prometheus_sample() {
+        assert!(!is_prometheus_text(
+            "cockroach node decommission 3 --insecure\n"
+        ));
+        assert!(is_prometheus_text("up 1\n"));
+        assert!(is_prometheus_text(
+            "tikv_engine_size_bytes{db=\"kv\"} 1.5e9 1700000000000\n"
+        ));
+        assert!(!is_prometheus_text(
+            "tikv_engine_size_bytes{db=\"kv\"} 1.5e9 now\n"
+        ));
+    }
+
     use super::*;
 
     #[test]
