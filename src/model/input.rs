@@ -159,6 +159,10 @@ pub struct InputReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub bytes: u64,
+    /// Set when the input is a partial copy (cut short, filtered, an excerpt): what is
+    /// missing, as far as the input shows it. Absent for a complete input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,6 +187,7 @@ impl InputReport {
             status: Status::Parsed,
             reason: None,
             bytes: 0,
+            partial: None,
             records: None,
             unparsed_lines: None,
             first_time: None,
@@ -194,6 +199,11 @@ impl InputReport {
     pub fn set_problem(&mut self, status: Status, reason: impl Into<String>) {
         self.status = status;
         self.reason = Some(reason.into());
+    }
+
+    /// Marks the input a partial copy and says what is missing.
+    pub fn set_partial(&mut self, what: impl Into<String>) {
+        self.partial = Some(what.into());
     }
 
     /// A problem that did not stop the input from being read (a cut document, a line that
