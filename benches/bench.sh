@@ -17,7 +17,7 @@ command -v rg >/dev/null || { echo "rg not found (apt-get install ripgrep)" >&2;
 
 cargo build --release -q --example gen_bundle
 cargo build --release -q
-BIN=./target/release/kvtriage
+BIN=${KVTRIAGE_BIN:-./target/release/kvtriage}   # KVTRIAGE_BIN: time another build
 mkdir -p "$WORK"
 "$BIN" rules needles > "$WORK/needles.txt"
 
