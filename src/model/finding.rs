@@ -36,6 +36,8 @@ impl fmt::Display for Severity {
 pub enum Risk {
     ReadOnly,
     Reversible,
+    /// A process restart: brief unavailability of that node.
+    Restart,
     DataLoss,
 }
 

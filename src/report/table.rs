@@ -73,6 +73,7 @@ impl Paint {
         let (t, code) = match r {
             Risk::ReadOnly => ("read-only", "32"),
             Risk::Reversible => ("reversible", "33"),
+            Risk::Restart => ("restart", "35"),
             Risk::DataLoss => ("DATA-LOSS", "1;31"),
         };
         if self.0 {

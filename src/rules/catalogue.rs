@@ -95,6 +95,7 @@ fn steps_text(steps: &[super::spec::StepSpec]) -> String {
         let risk = match st.risk {
             crate::model::Risk::ReadOnly => "read-only",
             crate::model::Risk::Reversible => "reversible",
+            crate::model::Risk::Restart => "restart",
             crate::model::Risk::DataLoss => "data-loss",
         };
         let gate = st

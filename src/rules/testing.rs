@@ -221,6 +221,17 @@ pub fn lint(rule: &super::Rule) -> Vec<String> {
     {
         p.push("a read-only step comes after a step that changes state".into());
     }
+    // Steps that can lose data come last: everything safer is tried first.
+    if let Some(i) = s
+        .remediation
+        .iter()
+        .position(|r| r.risk == super::Risk::DataLoss)
+        && s.remediation[i..]
+            .iter()
+            .any(|r| r.risk != super::Risk::DataLoss)
+    {
+        p.push("a step that can lose data comes before a safer one".into());
+    }
     if !s.test.iter().any(|t| t.expect == Expect::Fire) {
         p.push("no test case that fires".into());
     }
