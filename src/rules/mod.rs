@@ -366,6 +366,11 @@ impl RuleSet {
                 if let Some(w) = &s.when {
                     parse_gate(w).ok_or_else(|| err(format!("bad version gate {w:?}")))?;
                 }
+                if let Some(n) = s.needs.iter().find(|n| !names.contains(n)) {
+                    return Err(err(format!(
+                        "step needs {n:?}, which the query does not define"
+                    )));
+                }
             }
             let mut rule_groups = BTreeMap::new();
             let mut add = |set: &str, needles: &[String], kinds: Option<&Vec<String>>| {
@@ -647,6 +652,9 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
     let summary = template::render(&rule.spec.summary, &hit.vars).unwrap_or_else(|m| m);
     let mut remediation = Vec::new();
     for (s, assumed) in select_steps(&rule.spec.remediation, facts) {
+        if !s.needs.iter().all(|n| hit.vars.contains_key(n)) {
+            continue;
+        }
         // A step that needs an id the finding did not see is left out, never guessed.
         let Ok(mut text) = template::render(&s.text, &hit.vars) else {
             continue;

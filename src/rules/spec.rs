@@ -70,4 +70,8 @@ pub struct StepSpec {
     /// The branch taken when the bundle shows no version for the gate's component.
     #[serde(default)]
     pub assumed: bool,
+    /// Values the step applies to only when the finding has them (a query var that is null
+    /// in this finding leaves the step out): a step for one case of a rule, not every case.
+    #[serde(default)]
+    pub needs: Vec<String>,
 }

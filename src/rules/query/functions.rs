@@ -18,6 +18,7 @@ pub const FUNCTIONS: &[&str] = &[
     "lower",
     "upper",
     "trim",
+    "clip",
     "len",
     "join",
     "human_secs",
@@ -177,6 +178,17 @@ impl<'a, 'c> Env<'a, 'c> {
             "lower" => s(0).map_or(Value::Null, |x| Value::Str(x.to_lowercase())),
             "upper" => s(0).map_or(Value::Null, |x| Value::Str(x.to_uppercase())),
             "trim" => s(0).map_or(Value::Null, |x| Value::Str(x.trim().to_string())),
+            // clip(text, n): at most n characters, an ellipsis marking a cut (titles stay short).
+            "clip" => match (s(0), n(1)) {
+                (Some(x), Some(max)) if x.chars().count() > max.max(1.0) as usize => {
+                    let keep = (max.max(1.0) as usize).saturating_sub(1);
+                    let mut out: String = x.chars().take(keep).collect();
+                    out.push('…');
+                    Value::Str(out)
+                }
+                (Some(x), _) => Value::Str(x),
+                _ => Value::Null,
+            },
             "len" => match v.first() {
                 Some(Value::List(l)) => Value::Num(l.len() as f64),
                 Some(Value::Map(m)) => Value::Num(m.len() as f64),
