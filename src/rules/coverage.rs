@@ -9,7 +9,7 @@ use crate::model::{Coverage, RuleCoverage};
 /// What a rule reads: input kinds (any of them), described for a person.
 struct Needs {
     kinds: Vec<Kind>,
-    what: &'static str,
+    what: String,
 }
 
 const LOGS: [Kind; 5] = [
@@ -35,31 +35,31 @@ fn table_kinds(table: &str, inputs: &Option<Vec<String>>) -> Needs {
                 .into_iter()
                 .chain([Kind::PdctlTranscript, Kind::PdctlStores, Kind::PdctlStore])
                 .collect(),
-            what: "no log of the kinds it reads",
+            what: "no log of the kinds it reads".into(),
         },
         "stores" => Needs {
             kinds: vec![Kind::PdctlStore, Kind::PdctlStores],
-            what: "no pd-ctl store dump (`pd-ctl store`)",
+            what: "no pd-ctl store dump (`pd-ctl store`)".into(),
         },
         "regions" | "peers" => Needs {
             kinds: vec![Kind::PdctlRegion, Kind::PdctlRegions],
-            what: "no pd-ctl region dump (`pd-ctl region store <id>` or `region <id>`)",
+            what: "no pd-ctl region dump (`pd-ctl region store <id>` or `region <id>`)".into(),
         },
         "configs" => Needs {
             kinds: vec![Kind::PdctlConfig],
-            what: "no PD config (`pd-ctl config show`)",
+            what: "no PD config (`pd-ctl config show`)".into(),
         },
         "series" | "samples" => Needs {
             kinds: vec![Kind::PrometheusText, Kind::PrometheusJson],
-            what: "no metrics dump (Prometheus text or API JSON)",
+            what: "no metrics dump (Prometheus text or API JSON)".into(),
         },
         "templates" => Needs {
             kinds: LOGS.to_vec(),
-            what: "no log",
+            what: "no log".into(),
         },
         _ => Needs {
             kinds: Kind::ALL.to_vec(),
-            what: "none of the inputs it reads",
+            what: "none of the inputs it reads".into(),
         },
     }
 }

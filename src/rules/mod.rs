@@ -344,7 +344,7 @@ impl RuleSet {
                 None => None,
             };
             let correlation = match &spec.correlation {
-                Some(t) => Some(correlate::Correlation::load(t).map_err(&err)?),
+                Some(t) => Some(correlate::Correlation::load(&spec.id, t).map_err(&err)?),
                 None => None,
             };
             if query.is_none() == correlation.is_none() {

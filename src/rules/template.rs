@@ -77,6 +77,17 @@ pub fn check(t: &str, defined: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a template that may use only the placeholders it is given (a correlation's texts):
+/// `Err` names the first other one. Non-name braces (`{"a": 1}`) are literal, as in `render`.
+pub fn check_given(t: &str, given: &[&str]) -> Result<(), String> {
+    let is_name =
+        |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match names(t).find(|n| is_name(n) && !given.contains(n)) {
+        Some(n) => Err(format!("{{{n}}}")),
+        None => Ok(()),
+    }
+}
+
 /// Renders a template. `Err` (carrying a best-effort rendering) when an id placeholder has no
 /// value; other missing values render as `<name>`.
 pub fn render(t: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {

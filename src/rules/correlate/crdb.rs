@@ -6,7 +6,7 @@
 //! `node_restart` events, drain progress, shutdown lines). Node ids are CockroachDB node
 //! ids; entities name them `n4`, commands take the bare number.
 
-use super::{EvalCtx, Sets, events_in};
+use super::{EvalCtx, Sets, Texts, events_in};
 use crate::model::EvidenceRef;
 use crate::model::crdb::CliCommand;
 use crate::model::crdb::{NodeRow, Snapshot, TableKind};
@@ -238,20 +238,17 @@ impl<'a> Tables<'a> {
     }
 
     /// An address to run CLI commands against: a live, active node of the newest status
-    /// table, else a `--host` from a pasted command, else a placeholder.
-    pub(super) fn live_host(&self) -> String {
+    /// table, else a `--host` from a pasted command (the rule's text says what else).
+    pub(super) fn live_host(&self) -> Option<String> {
         if let Some(rows) = self.latest_status()
             && let Some(a) = rows
                 .iter()
                 .filter(|o| o.row.is_live == Some(true) && o.active())
                 .find_map(|o| o.row.address.clone())
         {
-            return a;
+            return Some(a);
         }
-        self.commands
-            .iter()
-            .find_map(|c| c.host.clone())
-            .unwrap_or_else(|| "<live node>".to_string())
+        self.commands.iter().find_map(|c| c.host.clone())
     }
 }
 
@@ -320,13 +317,13 @@ pub(super) fn key_node(key: &str) -> Option<u64> {
     key.rsplit_once('|').and_then(|(_, n)| parse_node_name(n))
 }
 
-/// How a finding names a node it could not number.
-pub(super) fn key_display(key: &str) -> String {
+/// How a finding names a node it could not number (`node-top-level`, `node-in-dir`).
+pub(super) fn key_display(key: &str, tx: &Texts) -> String {
     let dir = key.rsplit_once('|').map_or(key, |(d, _)| d);
     if dir.is_empty() {
-        "the node whose logs are at the top of the bundle".to_string()
+        tx.text("node-top-level")
     } else {
-        format!("the node whose logs are in {dir}")
+        tx.render("node-in-dir", &[("dir", dir.to_string())])
     }
 }
 

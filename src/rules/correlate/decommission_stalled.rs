@@ -3,7 +3,8 @@
 //! shows it.
 
 use super::crdb::*;
-use super::{EvalCtx, Hit, Sets, events_in, evidence_of, loc_evidence};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, events_in, evidence_of, loc_evidence};
 use crate::model::EvidenceRef;
 use crate::model::crdb::TableKind;
 use crate::model::units::human_secs;
@@ -13,6 +14,32 @@ use std::collections::{BTreeMap, BTreeSet};
 // ---------------------------------------------------------------------------------------
 // crdb.decommission-stalled
 // ---------------------------------------------------------------------------------------
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("cli-stall", &[]),
+    ("preflight-blocked", &["replicas"]),
+    ("server-stall", &[]),
+    ("allocator-error", &[]),
+    ("throttled-repeat", &["checks"]),
+    ("plateau-time", &["node", "count", "span", "snapshots"]),
+    ("plateau-tables", &["node", "count", "tables"]),
+    ("ranges-unlisted", &[]),
+    ("ranges-more", &["shown", "more"]),
+    ("replicas-unknown", &[]),
+    ("cause-constraints", &["error"]),
+    (
+        "cause-too-few-nodes",
+        &["count", "others", "targets", "total", "rf"],
+    ),
+    ("no-nodes", &[]),
+    ("cause-not-enough-nodes", &["error"]),
+    ("cause-throttled", &["error"]),
+    ("cause-allocator", &["error"]),
+    ("cause-unknown", &[]),
+    ("live-host-unknown", &[]),
+    ("no-input", &[]),
+];
 
 /// Why the allocator cannot place a replica, from its error text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,7 +88,7 @@ struct StallSig {
     replicas: Option<u64>,
 }
 
-pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
     let t = Tables::new(ctx);
     let decom = decom_events(rule, ctx);
     let mut sigs: BTreeMap<u64, StallSig> = BTreeMap::new();
@@ -101,9 +128,7 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
             }
             sig.evidence.push(loc_evidence(loc(*input, s.line)));
             sig.ranges.insert(s.range);
-            sig.how.insert(
-                "the decommission CLI reported a possible stall (15 polls without progress)".into(),
-            );
+            sig.how.insert(tx.text("cli-stall"));
         }
         // A stall report without replica lines: the nodes of the run it interrupts.
         for m in &stall_marks {
@@ -119,7 +144,7 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
                 for id in &run.ids {
                     let sig = sigs.entry(*id).or_default();
                     sig.evidence.push(loc_evidence(loc(*input, *m)));
-                    sig.how.insert("the decommission CLI reported a possible stall (15 polls without progress)".into());
+                    sig.how.insert(tx.text("cli-stall"));
                 }
             }
         }
@@ -157,10 +182,8 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
             sig.errors.push((cause, b.error.clone()));
             sig.preflight = true;
             sig.replicas = Some(sig.replicas.unwrap_or(0).max(b.replicas));
-            sig.how.insert(format!(
-                "the pre-flight check found {} replica(s) that cannot move",
-                b.replicas
-            ));
+            sig.how
+                .insert(tx.render("preflight-blocked", &[("replicas", b.replicas.to_string())]));
         }
     }
 
@@ -171,8 +194,7 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
             let sig = sigs.entry(node).or_default();
             sig.evidence.push(evidence_of(ev));
             sig.ranges.insert(range);
-            sig.how
-                .insert("the server logged a possible decommission stall".into());
+            sig.how.insert(tx.text("server-stall"));
         }
     }
     for ev in &stall_events {
@@ -194,8 +216,7 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
         for id in targets {
             let sig = sigs.entry(id).or_default();
             sig.evidence.insert(0, evidence_of(ev));
-            sig.how
-                .insert("the server logged a possible decommission stall".into());
+            sig.how.insert(tx.text("server-stall"));
         }
     }
     // Allocator errors name no node: they only count while a decommission is under way.
@@ -221,8 +242,7 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
                     sig.evidence.push(evidence_of(ev));
                 }
                 sig.errors.push((cause, err.clone()));
-                sig.how
-                    .insert("the allocator cannot place its replicas".into());
+                sig.how.insert(tx.text("allocator-error"));
             }
         }
     }
@@ -237,14 +257,12 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
             sig.evidence.push(e);
             sig.errors.push((AllocCause::Throttled, err));
         }
-        sig.how.insert(format!(
-            "target stores were throttled in {} separate checks",
-            sources.len()
-        ));
+        sig.how
+            .insert(tx.render("throttled-repeat", &[("checks", sources.len().to_string())]));
     }
     // 4. A decommissioning node whose replica count stopped falling.
     for id in t.node_ids() {
-        if let Some((count, ev, how)) = plateau(&t, id) {
+        if let Some((count, ev, how)) = plateau(&t, id, tx) {
             let sig = sigs.entry(id).or_default();
             sig.evidence.extend(ev);
             sig.replicas = Some(count);
@@ -277,7 +295,11 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
     let mut hit = Hit::default();
     hit.var("nodes", id_args(&targets));
     hit.var("node_list", node_list(&targets));
-    hit.var("live_host", t.live_host());
+    hit.var(
+        "live_host",
+        t.live_host()
+            .unwrap_or_else(|| tx.text("live-host-unknown")),
+    );
     for id in &targets {
         hit.entities.nodes.push(format!("n{id}"));
     }
@@ -301,12 +323,14 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
     hit.var(
         "ranges",
         if shown.is_empty() {
-            "not listed in the bundle".to_string()
+            tx.text("ranges-unlisted")
         } else if ranges.len() > shown.len() {
-            format!(
-                "{} and {} more",
-                shown.join(", "),
-                ranges.len() - shown.len()
+            tx.render(
+                "ranges-more",
+                &[
+                    ("shown", shown.join(", ")),
+                    ("more", (ranges.len() - shown.len()).to_string()),
+                ],
             )
         } else {
             shown.join(", ")
@@ -315,14 +339,14 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hi
     hit.var(
         "replicas",
         if replicas.is_empty() {
-            "unknown".to_string()
+            tx.text("replicas-unknown")
         } else {
             replicas.join(", ")
         },
     );
     hit.var("detail", how.into_iter().collect::<Vec<_>>().join("; "));
 
-    let (cause, cause_ev) = stall_cause(&t, &targets, &errors);
+    let (cause, cause_ev) = stall_cause(&t, &targets, &errors, tx);
     hit.var("cause", cause);
 
     // The stall lines first (a few per node: they repeat every report), then the rows that
@@ -346,6 +370,7 @@ fn stall_cause(
     t: &Tables<'_>,
     targets: &BTreeSet<u64>,
     errors: &[(AllocCause, String)],
+    tx: &Texts,
 ) -> (String, Vec<EvidenceRef>) {
     let quote = |e: &str| {
         let cut: String = e.chars().take(240).collect();
@@ -357,10 +382,7 @@ fn stall_cause(
     };
     if let Some((_, e)) = errors.iter().find(|(c, _)| *c == AllocCause::Constraints) {
         return (
-            format!(
-                "locality/zone constraints: no store outside the decommissioning node(s) satisfies the ranges' constraints (\"{}\")",
-                quote(e)
-            ),
+            tx.render("cause-constraints", &[("error", quote(e))]),
             Vec::new(),
         );
     }
@@ -375,18 +397,21 @@ fn stall_cause(
             let ids: BTreeSet<u64> = others.iter().map(|o| o.row.id).collect();
             let mut ev: Vec<EvidenceRef> = rows.iter().map(|o| loc_evidence(o.loc())).collect();
             ev.truncate(6);
+            let others = if ids.is_empty() {
+                tx.text("no-nodes")
+            } else {
+                node_list(&ids)
+            };
             return (
-                format!(
-                    "fewer live, non-decommissioning nodes than the replication factor: only {} ({}) besides {} in a {}-node cluster, replication factor {} (the default; zone configs are not in the bundle, so assumed). Every range already has a replica on each of them, so there is no node to move the replicas to",
-                    ids.len(),
-                    if ids.is_empty() {
-                        "none".to_string()
-                    } else {
-                        node_list(&ids)
-                    },
-                    node_list(targets),
-                    total,
-                    DEFAULT_RF
+                tx.render(
+                    "cause-too-few-nodes",
+                    &[
+                        ("count", ids.len().to_string()),
+                        ("others", others),
+                        ("targets", node_list(targets)),
+                        ("total", total.to_string()),
+                        ("rf", DEFAULT_RF.to_string()),
+                    ],
                 ),
                 ev,
             );
@@ -397,39 +422,30 @@ fn stall_cause(
         .find(|(c, _)| *c == AllocCause::NotEnoughNodes)
     {
         return (
-            format!(
-                "not enough nodes: the allocator reports \"{}\" (fewer live, non-decommissioning nodes than the replication factor)",
-                quote(e)
-            ),
+            tx.render("cause-not-enough-nodes", &[("error", quote(e))]),
             Vec::new(),
         );
     }
     if let Some((_, e)) = errors.iter().find(|(c, _)| *c == AllocCause::Throttled) {
         return (
-            format!(
-                "target stores stayed throttled across repeated checks (\"{}\"): snapshot reservations are not freeing up",
-                quote(e)
-            ),
+            tx.render("cause-throttled", &[("error", quote(e))]),
             Vec::new(),
         );
     }
     if let Some((_, e)) = errors.first() {
         return (
-            format!("the allocator reports \"{}\"", quote(e)),
+            tx.render("cause-allocator", &[("error", quote(e))]),
             Vec::new(),
         );
     }
-    (
-        "not shown in the bundle (compare the live, non-decommissioning node count with the replication factor, and check zone constraints)".to_string(),
-        Vec::new(),
-    )
+    (tx.text("cause-unknown"), Vec::new())
 }
 
 /// The replica count of a decommissioning node stopped falling: the same non-zero count at
 /// the end of its observations, over at least 10 minutes of `updated_at`, or over three
 /// reprinted decommission tables (the CLI reprints only on change, so another node moved
 /// twice while this one did not).
-fn plateau(t: &Tables<'_>, id: u64) -> Option<(u64, Vec<EvidenceRef>, String)> {
+fn plateau(t: &Tables<'_>, id: u64, tx: &Texts) -> Option<(u64, Vec<EvidenceRef>, String)> {
     let obs: Vec<&Obs<'_>> = t
         .of(id)
         .filter(|o| o.decommissioning() && o.row.replicas.is_some())
@@ -457,14 +473,23 @@ fn plateau(t: &Tables<'_>, id: u64) -> Option<(u64, Vec<EvidenceRef>, String)> {
         .filter(|o| o.kind == TableKind::DecommissionProgress)
         .count();
     let how = if span >= 600 {
-        format!(
-            "n{id}'s replica count stayed at {count} for {} across {} snapshots",
-            human_secs(span),
-            run.len()
+        tx.render(
+            "plateau-time",
+            &[
+                ("node", format!("n{id}")),
+                ("count", count.to_string()),
+                ("span", human_secs(span)),
+                ("snapshots", run.len().to_string()),
+            ],
         )
     } else if progress_tables >= 3 {
-        format!(
-            "n{id}'s replica count stayed at {count} across {progress_tables} reprinted decommission tables while other nodes moved"
+        tx.render(
+            "plateau-tables",
+            &[
+                ("node", format!("n{id}")),
+                ("count", count.to_string()),
+                ("tables", progress_tables.to_string()),
+            ],
         )
     } else {
         return None;

@@ -2,7 +2,8 @@
 //! transfers or goroutines stuck in drain code.
 
 use super::crdb::*;
-use super::{EvalCtx, Hit, Sets, events_in, evidence_of, loc_evidence};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, events_in, evidence_of, loc_evidence};
 use crate::model::EvidenceRef;
 use crate::model::crdb::{CliCommand, Frame, Goroutine};
 use crate::model::units::human_secs;
@@ -12,6 +13,32 @@ use std::collections::{BTreeMap, BTreeSet};
 // ---------------------------------------------------------------------------------------
 // crdb.drain-timeout
 // ---------------------------------------------------------------------------------------
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("gave-up", &[]),
+    ("progress-stuck", &["from", "to", "span", "end"]),
+    ("progress-end-restart", &[]),
+    ("progress-end-new-drain", &[]),
+    ("lease-waiting", &["count", "span"]),
+    (
+        "goroutines-stuck",
+        &["count", "minutes", "id", "state", "func"],
+    ),
+    ("cli-raised-wait", &[]),
+    ("low-lease-wait", &["value", "secs"]),
+    ("drain-wait-unknown", &[]),
+    ("version-unknown", &[]),
+    ("settings-names-new", &[]),
+    ("settings-names-old", &[]),
+    ("settings-new", &["new", "version"]),
+    ("settings-old", &["old", "version"]),
+    ("settings-no-version", &["new", "old"]),
+    ("live-host-unknown", &[]),
+    ("node-top-level", &[]),
+    ("node-in-dir", &["dir"]),
+    ("no-input", &[]),
+];
 
 /// `drain remaining: 15`, `node is draining... remaining: 0 (complete)` → the count.
 fn parse_remaining(msg: &str) -> Option<u64> {
@@ -46,7 +73,7 @@ fn log_commands(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<CliCommand> {
         .collect()
 }
 
-pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
     let t = Tables::new(ctx);
     let nodes = InputNodes::new(ctx);
     // Inputs that are CLI captures name their node only in the command line.
@@ -92,8 +119,7 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         let s = sigs.entry(key_of(ev.loc.input)).or_default();
         s.evidence.insert(0, evidence_of(ev));
         if !s.fires {
-            s.why
-                .push("the drain command gave up: `drain timeout`".into());
+            s.why.push(tx.text("gave-up"));
         }
         s.fires = true;
     }
@@ -104,8 +130,7 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             let s = sigs.entry(key_of(*input)).or_default();
             s.evidence.insert(0, loc_evidence(loc(*input, m.line)));
             if !s.fires {
-                s.why
-                    .push("the drain command gave up: `drain timeout`".into());
+                s.why.push(tx.text("gave-up"));
             }
             s.fires = true;
         }
@@ -185,18 +210,21 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             }
             let s = sigs.entry(key.clone()).or_default();
             s.fires = true;
-            s.why.push(format!(
-                "drain progress went from remaining: {} to remaining: {} over {} and never reached 0{}",
-                first.1,
-                last.1,
-                human_secs(span),
-                if restarted {
-                    " before the node restarted"
-                } else if i + 1 < n_runs {
-                    " before a new drain began"
-                } else {
-                    ""
-                }
+            let end = if restarted {
+                tx.text("progress-end-restart")
+            } else if i + 1 < n_runs {
+                tx.text("progress-end-new-drain")
+            } else {
+                String::new()
+            };
+            s.why.push(tx.render(
+                "progress-stuck",
+                &[
+                    ("from", first.1.to_string()),
+                    ("to", last.1.to_string()),
+                    ("span", human_secs(span)),
+                    ("end", end),
+                ],
             ));
             s.evidence.push(evidence_of(first.0));
             if !std::ptr::eq(first.0, last.0) {
@@ -228,10 +256,9 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         }
         let s = sigs.entry(key).or_default();
         s.fires = true;
-        s.why.push(format!(
-            "lease transfers kept waiting (`waiting for N replicas to transfer their lease away` {} times over {})",
-            evs.len(),
-            human_secs(span)
+        s.why.push(tx.render(
+            "lease-waiting",
+            &[("count", evs.len().to_string()), ("span", human_secs(span))],
         ));
         s.evidence
             .extend(evs.iter().take(3).map(|e| evidence_of(e)));
@@ -250,12 +277,18 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         let s = sigs.entry(key_of(*input)).or_default();
         s.fires = true;
         let (g, f) = stuck[0];
-        s.why.push(format!(
-            "{} goroutine(s) blocked in drain code for up to {longest} minutes (goroutine {} [{}] in `{}`)",
-            stuck.len(),
-            g.id,
-            g.state,
-            f.func.rsplit('/').next().unwrap_or(&f.func)
+        s.why.push(tx.render(
+            "goroutines-stuck",
+            &[
+                ("count", stuck.len().to_string()),
+                ("minutes", longest.to_string()),
+                ("id", g.id.to_string()),
+                ("state", g.state.to_string()),
+                (
+                    "func",
+                    f.func.rsplit('/').next().unwrap_or(&f.func).to_string(),
+                ),
+            ],
         ));
         for (g, f) in stuck.iter().take(3) {
             s.evidence.push(loc_evidence(loc(*input, g.line)));
@@ -278,11 +311,12 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
     // Without a status table, the --host the drain command itself used (any live node for
     // current CLIs, the draining node for old ones: right for the re-run either way).
     let mut live_host = t.live_host();
-    if live_host.starts_with('<')
+    if live_host.as_deref().is_none_or(|h| h.starts_with('<'))
         && let Some(h) = log_commands(rule, ctx).into_iter().find_map(|c| c.host)
     {
-        live_host = h;
+        live_host = Some(h);
     }
+    let live_host = live_host.unwrap_or_else(|| tx.text("live-host-unknown"));
 
     let mut hits = Vec::new();
     for (key, mut s) in sigs {
@@ -296,21 +330,20 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             hit.var("node_list", format!("n{id}"));
             hit.entities.nodes.push(format!("n{id}"));
         } else {
-            hit.var("node_list", key_display(&key));
+            hit.var("node_list", key_display(&key, tx));
         }
         for w in wait_warnings
             .iter()
             .filter(|w| key_of(w.loc.input) == key)
             .take(1)
         {
-            s.why.push(
-                "the CLI raised --drain-wait to the sum of the server.shutdown settings (its warning line)".into(),
-            );
+            s.why.push(tx.text("cli-raised-wait"));
             s.evidence.push(evidence_of(w));
         }
         if let Some((secs, value, ev)) = &low_lease {
-            s.why.push(format!(
-                "the lease transfer wait is set to {value} ({secs}s), below the 5s the docs advise: leases can fail to transfer"
+            s.why.push(tx.render(
+                "low-lease-wait",
+                &[("value", value.clone()), ("secs", secs.to_string())],
             ));
             s.evidence.push(evidence_of(ev));
         }
@@ -319,12 +352,12 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
             "drain_wait",
             s.drain_wait
                 .clone()
-                .unwrap_or_else(|| "not shown (the default is 10m)".to_string()),
+                .unwrap_or_else(|| tx.text("drain-wait-unknown")),
         );
-        hit.var("settings", drain_settings(version));
+        hit.var("settings", drain_settings(tx, version));
         hit.var(
             "version",
-            version.map_or("unknown".to_string(), |v| v.to_string()),
+            version.map_or_else(|| tx.text("version-unknown"), |v| v.to_string()),
         );
         hit.var("live_host", &live_host);
         hit.evidence = s.evidence;
@@ -360,25 +393,32 @@ fn drain_frame(f: &Frame) -> bool {
 
 /// The drain settings by the names of the cluster's version (renamed in 24.2; the old
 /// names stay as aliases).
-fn drain_settings(v: Option<Version>) -> String {
-    const NEW: &str = "server.shutdown.initial_wait (0s), server.shutdown.connections.timeout (0s), server.shutdown.transactions.timeout (10s, counts twice), server.shutdown.jobs.timeout (10s), server.shutdown.lease_transfer_iteration.timeout (5s)";
-    const OLD: &str = "server.shutdown.drain_wait (0s), server.shutdown.connection_wait (0s), server.shutdown.query_wait (10s, counts twice), server.shutdown.jobs_wait (10s), server.shutdown.lease_transfer_wait (5s)";
+fn drain_settings(tx: &Texts, v: Option<Version>) -> String {
+    let new = || ("new", tx.text("settings-names-new"));
+    let old = || ("old", tx.text("settings-names-old"));
     match v {
         Some(v) if v >= Version::new(24, 2, 0) => {
-            format!(
-                "{NEW} (CockroachDB {v}; before 24.2 these were drain_wait, connection_wait, query_wait, jobs_wait, lease_transfer_wait)"
-            )
+            tx.render("settings-new", &[new(), ("version", v.to_string())])
         }
-        Some(v) => format!("{OLD} (CockroachDB {v}; renamed in 24.2)"),
-        None => format!(
-            "{OLD}; from 24.2 named {NEW} (the bundle shows no version; the old names remain as aliases)"
-        ),
+        Some(v) => tx.render("settings-old", &[old(), ("version", v.to_string())]),
+        None => tx.render("settings-no-version", &[new(), old()]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped rule's wording (shadows the glob import for the tests below).
+    fn drain_settings(v: Option<Version>) -> String {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let c = rules
+            .get("crdb.drain-timeout")
+            .unwrap()
+            .correlation()
+            .unwrap();
+        super::drain_settings(c.texts(), v)
+    }
 
     #[test]
     fn drain_remaining() {

@@ -3,11 +3,23 @@
 
 use super::NeedleSet;
 use super::series::*;
-use super::{EvalCtx, Hit, Sets, events_in, evidence_of, fmt_unix, join, pd_addr};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, events_in, evidence_of, fmt_unix, join, pd_addr};
 use crate::model::LogEvent;
 use crate::model::units::{human_secs, parse_go_duration};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("outcome-cause", &["outcome", "count", "share"]),
+    ("outcome-share", &["share"]),
+    ("settle", &["settle"]),
+    ("why-default", &["reason"]),
+    ("fix-default", &[]),
+    ("unknown-time", &[]),
+    ("no-input", &[]),
+];
 
 fn default_max_findings() -> usize {
     10
@@ -157,6 +169,7 @@ pub(super) fn metric_threshold(
     spec: &MetricThresholdSpec,
     rule: &Sets<'_>,
     ctx: &EvalCtx<'_>,
+    tx: &Texts,
 ) -> Vec<Hit> {
     let series = series_of(ctx, &spec.metric, &spec.labels);
     let canonical = |v: &str| {
@@ -319,21 +332,21 @@ pub(super) fn metric_threshold(
         hit.var(
             "outcome",
             match outcome {
-                Some(o) => format!(
-                    " It is the dominant cause of `{}`, which rose by {} in the same window ({share} of all skips).",
-                    o.name,
-                    fmt_num(o.value),
+                Some(o) => tx.render(
+                    "outcome-cause",
+                    &[
+                        ("outcome", o.name.clone()),
+                        ("count", fmt_num(o.value)),
+                        ("share", share.clone()),
+                    ],
                 ),
-                None => format!(" That is {share} of all skips."),
+                None => tx.render("outcome-share", &[("share", share.clone())]),
             },
         );
         hit.var(
             "settle",
             match settle_notes.get(&g.name) {
-                Some(settle) => format!(
-                    " Counted only from {} after the PD start(s) the bundle shows; rises right after a start are expected.",
-                    human_secs(*settle as i64)
-                ),
+                Some(settle) => tx.render("settle", &[("settle", human_secs(*settle as i64))]),
                 None => String::new(),
             },
         );
@@ -343,14 +356,14 @@ pub(super) fn metric_threshold(
         let render = |t: &str| crate::rules::template::render(t, &vars).unwrap_or_else(|m| m);
         hit.var(
             "why",
-            words.map_or_else(|| format!("`{}` rose.", g.name), |w| render(&w.why)),
+            words.map_or_else(
+                || tx.render("why-default", &[("reason", g.name.clone())]),
+                |w| render(&w.why),
+            ),
         );
         hit.var(
             "fix",
-            words.map_or_else(
-                || "See the PD docs for this counter.".to_string(),
-                |w| render(&w.fix),
-            ),
+            words.map_or_else(|| tx.text("fix-default"), |w| render(&w.fix)),
         );
         let times: Vec<f64> = g
             .series
@@ -365,8 +378,8 @@ pub(super) fn metric_threshold(
             .iter()
             .copied()
             .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |x| x.max(t))));
-        hit.var("first", fmt_unix(first));
-        hit.var("last", fmt_unix(last));
+        hit.var("first", fmt_unix(first, tx));
+        hit.var("last", fmt_unix(last, tx));
         let mut nodes = BTreeSet::new();
         for s in g
             .series

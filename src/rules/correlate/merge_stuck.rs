@@ -3,8 +3,10 @@
 //! its region disappeared right after the target's finished) left alone.
 
 use super::NeedleSet;
+use super::texts::Keys;
 use super::{
-    EvalCtx, Hit, Sets, event_text, evidence_of, fmt_time, input_horizons, join, loc_evidence,
+    EvalCtx, Hit, Sets, Texts, event_text, evidence_of, fmt_time, input_horizons, join,
+    loc_evidence,
 };
 use crate::model::operator::{Operator, step_action, step_stores};
 use crate::model::units::{human_secs, parse_go_duration};
@@ -12,6 +14,30 @@ use crate::model::{EvidenceRef, Location, LogEvent};
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("step-unknown", &[]),
+    ("step-of", &["n", "total"]),
+    ("step-n", &["n"]),
+    ("step-no-unknown", &[]),
+    ("unknown-time", &[]),
+    ("failed", &["message", "time", "cancel"]),
+    ("cancel-reason", &["reason"]),
+    ("followed", &["message", "time"]),
+    ("listed-timed-out", &[]),
+    ("listed-same-step", &["count"]),
+    ("open", &["age", "horizon", "allowed"]),
+    ("state-timed-out", &[]),
+    ("state-expired", &[]),
+    ("state-replaced", &[]),
+    ("state-removed", &[]),
+    ("state-stale", &[]),
+    ("state-canceled", &[]),
+    ("state-stalled", &[]),
+    ("others", &["count"]),
+    ("no-input", &[]),
+];
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -122,7 +148,12 @@ fn contains_all(ev: &LogEvent, needles: &[String]) -> bool {
     needles.iter().all(|n| text.contains(n.as_str()))
 }
 
-pub(super) fn log_sequence(spec: &LogSequenceSpec, rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn log_sequence(
+    spec: &LogSequenceSpec,
+    rule: &Sets<'_>,
+    ctx: &EvalCtx<'_>,
+    tx: &Texts,
+) -> Vec<Hit> {
     let window = parse_go_duration(&spec.window).unwrap_or(1800);
     let grace = spec
         .grace
@@ -271,7 +302,7 @@ pub(super) fn log_sequence(spec: &LogSequenceSpec, rule: &Sets<'_>, ctx: &EvalCt
             listed_sequences(spec, ctx, &mut done);
         }
     }
-    render_sequences(spec, ctx, done, window, &horizons)
+    render_sequences(spec, ctx, done, window, &horizons, tx)
 }
 
 /// Operators from `operator show` snapshots that timed out, or sit at the same step in two
@@ -332,6 +363,7 @@ fn render_sequences(
     done: Vec<Seq<'_>>,
     window: i64,
     horizons: &BTreeMap<crate::model::InputId, DateTime<FixedOffset>>,
+    tx: &Texts,
 ) -> Vec<Hit> {
     // One finding per merge (both regions' operators together) or per key.
     let mut groups: BTreeMap<(u64, u64), Vec<Seq<'_>>> = BTreeMap::new();
@@ -388,16 +420,17 @@ fn render_sequences(
                 }
                 hit.var("action", step_action(st));
             }
-            None => hit.var("step", "unknown (the log does not show the step list)"),
+            None => hit.var("step", tx.text("step-unknown")),
         }
         hit.var(
             "step_no",
             match (index, steps_len) {
-                (Some(i), n) if n > 0 && op.is_some_and(|o| o.steps_complete) => {
-                    format!("step {} of {}", i + 1, n)
-                }
-                (Some(i), _) => format!("step {}", i + 1),
-                _ => "an unknown step".to_string(),
+                (Some(i), n) if n > 0 && op.is_some_and(|o| o.steps_complete) => tx.render(
+                    "step-of",
+                    &[("n", (i + 1).to_string()), ("total", n.to_string())],
+                ),
+                (Some(i), _) => tx.render("step-n", &[("n", (i + 1).to_string())]),
+                _ => tx.text("step-no-unknown"),
             },
         );
         if let Some(o) = op {
@@ -425,8 +458,8 @@ fn render_sequences(
             _ => 0,
         };
         hit.var("age", human_secs(age));
-        hit.var("first", fmt_time(t0));
-        hit.var("last", fmt_time(t_end));
+        hit.var("first", fmt_time(t0, tx));
+        hit.var("last", fmt_time(t_end, tx));
         let reason = match (fail, spec.mode) {
             (Some(f), SeqMode::Without) => {
                 let why = f
@@ -435,48 +468,58 @@ fn render_sequences(
                     .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok())
                     .and_then(|v| v.get("cancel-reason")?.as_str().map(str::to_string))
                     .filter(|r| !r.is_empty())
-                    .map(|r| format!(" (cancel-reason: {r})"))
+                    .map(|r| tx.render("cancel-reason", &[("reason", r)]))
                     .unwrap_or_default();
-                format!(
-                    "PD logged `{}` for it at {}{}",
-                    f.message,
-                    fmt_time(f.time),
-                    why
+                tx.render(
+                    "failed",
+                    &[
+                        ("message", f.message.clone()),
+                        ("time", fmt_time(f.time, tx)),
+                        ("cancel", why),
+                    ],
                 )
             }
-            (Some(f), SeqMode::Then) => {
-                format!("It was followed by `{}` at {}", f.message, fmt_time(f.time))
-            }
+            (Some(f), SeqMode::Then) => tx.render(
+                "followed",
+                &[
+                    ("message", f.message.clone()),
+                    ("time", fmt_time(f.time, tx)),
+                ],
+            ),
             (None, _) if !main.listed.is_empty() => {
                 if main.listed.iter().any(|l| l.2) {
-                    "pd-ctl lists it as timed out".to_string()
+                    tx.text("listed-timed-out")
                 } else {
-                    format!(
-                        "pd-ctl lists it at the same step in {} snapshots",
-                        main.listed.len()
+                    tx.render(
+                        "listed-same-step",
+                        &[("count", main.listed.len().to_string())],
                     )
                 }
             }
-            (None, _) => format!(
-                "It has neither finished nor been cleaned up for {} (the log reaches {}; allowed {})",
-                human_secs(age),
-                fmt_time(horizon),
-                human_secs(window.max(op.and_then(|o| o.timeout_secs()).unwrap_or(0)))
+            (None, _) => tx.render(
+                "open",
+                &[
+                    ("age", human_secs(age)),
+                    ("horizon", fmt_time(horizon, tx)),
+                    (
+                        "allowed",
+                        human_secs(window.max(op.and_then(|o| o.timeout_secs()).unwrap_or(0))),
+                    ),
+                ],
             ),
         };
-        hit.var(
-            "state",
-            match fail {
-                Some(f) if f.message.contains("timeout") => "timed out",
-                Some(f) if f.message.contains("expired") => "expired",
-                Some(f) if f.message.contains("replace") => "was replaced",
-                Some(f) if f.message.contains("removed") => "was removed",
-                Some(f) if f.message.contains("stale") => "went stale",
-                Some(_) => "was canceled",
-                None if main.listed.iter().any(|l| l.2) => "timed out",
-                None => "stalled",
-            },
-        );
+        // The end PD logged, by the words of its message.
+        let state = match fail {
+            Some(f) if f.message.contains("timeout") => "state-timed-out",
+            Some(f) if f.message.contains("expired") => "state-expired",
+            Some(f) if f.message.contains("replace") => "state-replaced",
+            Some(f) if f.message.contains("removed") => "state-removed",
+            Some(f) if f.message.contains("stale") => "state-stale",
+            Some(_) => "state-canceled",
+            None if main.listed.iter().any(|l| l.2) => "state-timed-out",
+            None => "state-stalled",
+        };
+        hit.var("state", tx.text(state));
         hit.var("reason", reason);
         if let Some(n) = main
             .start
@@ -524,7 +567,7 @@ fn render_sequences(
             h.var(
                 "others",
                 if others > 0 {
-                    format!(" {others} more are not listed.")
+                    tx.render("others", &[("count", others.to_string())])
                 } else {
                     String::new()
                 },

@@ -11,6 +11,7 @@ mod merge_blocked;
 mod merge_stuck;
 mod one_by_one;
 mod series;
+mod texts;
 mod unclean_shutdown;
 mod unsafe_recovery;
 
@@ -19,6 +20,7 @@ use super::Hit;
 use crate::model::{EvidenceRef, Kind, Location, LogEvent};
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
+pub use texts::Texts;
 
 /// A needle set a correlation asks the prefilter for: set name, needles, input kinds.
 pub type NeedleSet = (String, Vec<String>, Option<Vec<String>>);
@@ -32,9 +34,16 @@ impl Sets<'_> {
     }
 }
 
+/// A declared correlation: its logic and the words its findings use.
+#[derive(Debug)]
+pub struct Correlation {
+    logic: Logic,
+    texts: Texts,
+}
+
 /// Every correlation.
 #[derive(Debug)]
-pub enum Correlation {
+enum Logic {
     UnsafeRecoveryStatus,
     MergeOperatorStuck(merge_stuck::LogSequenceSpec),
     MergeBlocked(merge_blocked::MetricThresholdSpec),
@@ -84,9 +93,9 @@ fn check_kinds(inputs: &Option<Vec<String>>) -> Result<(), String> {
 }
 
 impl Correlation {
-    /// Reads `[correlation]`: its `name`, and the needles and parameters that correlation
-    /// takes. Returns the needle sets to register.
-    pub fn load(table: &toml::Table) -> Result<(Correlation, Vec<NeedleSet>), String> {
+    /// Reads `[correlation]` of rule `rule`: its `name`, the needles and parameters that
+    /// correlation takes, and its `texts`. Returns the needle sets to register.
+    pub fn load(rule: &str, table: &toml::Table) -> Result<(Correlation, Vec<NeedleSet>), String> {
         let name = table
             .get("name")
             .and_then(|v| v.as_str())
@@ -94,6 +103,8 @@ impl Correlation {
             .to_string();
         let mut rest = table.clone();
         rest.remove("name");
+        // Every variant takes texts; the rest is the variant's own (unknown fields denied).
+        let texts = rest.remove("texts");
         let typed = |what: &str| -> Result<toml::Value, String> {
             let _ = what;
             Ok(toml::Value::Table(rest.clone()))
@@ -116,74 +127,84 @@ impl Correlation {
                 .map(|(k, v)| (k, v, p.inputs.clone()))
                 .collect())
         };
-        Ok(match name.as_str() {
-            "unsafe-recovery-status" => (Correlation::UnsafeRecoveryStatus, plain()?),
+        let (logic, sets) = match name.as_str() {
+            "unsafe-recovery-status" => (Logic::UnsafeRecoveryStatus, plain()?),
             "merge-operator-stuck" => {
                 let spec: merge_stuck::LogSequenceSpec = typed(&name)?
                     .try_into()
                     .map_err(|e: toml::de::Error| format!("[correlation] {name}: {e}"))?;
                 let sets = merge_stuck::needle_sets(&spec)?;
-                (Correlation::MergeOperatorStuck(spec), sets)
+                (Logic::MergeOperatorStuck(spec), sets)
             }
             "merge-blocked" => {
                 let spec: merge_blocked::MetricThresholdSpec = typed(&name)?
                     .try_into()
                     .map_err(|e: toml::de::Error| format!("[correlation] {name}: {e}"))?;
                 let sets = merge_blocked::needle_sets(&spec)?;
-                (Correlation::MergeBlocked(spec), sets)
+                (Logic::MergeBlocked(spec), sets)
             }
-            "decommission-stalled" => (Correlation::DecommissionStalled, plain()?),
-            "decommission-one-by-one" => (Correlation::DecommissionOneByOne, plain()?),
-            "drain-timeout" => (Correlation::DrainTimeout, plain()?),
-            "unclean-shutdown" => (Correlation::UncleanShutdown, plain()?),
+            "decommission-stalled" => (Logic::DecommissionStalled, plain()?),
+            "decommission-one-by-one" => (Logic::DecommissionOneByOne, plain()?),
+            "drain-timeout" => (Logic::DrainTimeout, plain()?),
+            "unclean-shutdown" => (Logic::UncleanShutdown, plain()?),
             other => return Err(format!("unknown correlation {other:?}")),
-        })
+        };
+        let texts = Texts::load(rule, &name, texts, logic.keys())?;
+        Ok((Correlation { logic, texts }, sets))
     }
 
     pub fn run(&self, sets: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
-        match self {
-            Correlation::UnsafeRecoveryStatus => unsafe_recovery::unsafe_recovery_status(sets, ctx),
-            Correlation::MergeOperatorStuck(s) => merge_stuck::log_sequence(s, sets, ctx),
-            Correlation::MergeBlocked(s) => merge_blocked::metric_threshold(s, sets, ctx),
-            Correlation::DecommissionStalled => {
-                decommission_stalled::decommission_stalled(sets, ctx)
-            }
-            Correlation::DecommissionOneByOne => one_by_one::one_by_one(sets, ctx),
-            Correlation::DrainTimeout => drain_timeout::drain_timeout(sets, ctx),
-            Correlation::UncleanShutdown => unclean_shutdown::unclean_shutdown(sets, ctx),
+        let tx = &self.texts;
+        match &self.logic {
+            Logic::UnsafeRecoveryStatus => unsafe_recovery::unsafe_recovery_status(sets, ctx, tx),
+            Logic::MergeOperatorStuck(s) => merge_stuck::log_sequence(s, sets, ctx, tx),
+            Logic::MergeBlocked(s) => merge_blocked::metric_threshold(s, sets, ctx, tx),
+            Logic::DecommissionStalled => decommission_stalled::decommission_stalled(sets, ctx, tx),
+            Logic::DecommissionOneByOne => one_by_one::one_by_one(sets, ctx, tx),
+            Logic::DrainTimeout => drain_timeout::drain_timeout(sets, ctx, tx),
+            Logic::UncleanShutdown => unclean_shutdown::unclean_shutdown(sets, ctx, tx),
         }
     }
 
+    /// The words its findings use.
+    pub fn texts(&self) -> &Texts {
+        &self.texts
+    }
+
     /// The input kinds it reads, and what to say when the bundle has none of them.
-    pub fn reads(&self) -> (&'static [Kind], &'static str) {
+    pub fn reads(&self) -> (&'static [Kind], String) {
         const CRDB: &[Kind] = &[
             Kind::CrdbLog,
             Kind::CrdbNodeStatus,
             Kind::CrdbDecommissionOutput,
         ];
+        let kinds: &'static [Kind] = match self.logic {
+            Logic::UnsafeRecoveryStatus => &[Kind::PdUnsafeRecovery, Kind::PdLog],
+            Logic::MergeOperatorStuck(_) => &[Kind::PdLog, Kind::PdctlOperators],
+            Logic::MergeBlocked(_) => &[Kind::PrometheusText, Kind::PrometheusJson],
+            Logic::DrainTimeout => &[
+                Kind::CrdbLog,
+                Kind::CrdbNodeStatus,
+                Kind::CrdbDecommissionOutput,
+                Kind::CrdbGoroutines,
+            ],
+            _ => CRDB,
+        };
+        (kinds, self.texts.text("no-input"))
+    }
+}
+
+impl Logic {
+    /// The text keys the variant renders.
+    fn keys(&self) -> texts::Keys {
         match self {
-            Correlation::UnsafeRecoveryStatus => (
-                &[Kind::PdUnsafeRecovery, Kind::PdLog],
-                "no `unsafe remove-failed-stores show` output or PD log",
-            ),
-            Correlation::MergeOperatorStuck(_) => (
-                &[Kind::PdLog, Kind::PdctlOperators],
-                "no PD log or `operator show` output",
-            ),
-            Correlation::MergeBlocked(_) => (
-                &[Kind::PrometheusText, Kind::PrometheusJson],
-                "no metrics dump (Prometheus text or API JSON)",
-            ),
-            Correlation::DrainTimeout => (
-                &[
-                    Kind::CrdbLog,
-                    Kind::CrdbNodeStatus,
-                    Kind::CrdbDecommissionOutput,
-                    Kind::CrdbGoroutines,
-                ],
-                "no CockroachDB log, CLI output or goroutine dump",
-            ),
-            _ => (CRDB, "no CockroachDB log or CLI output"),
+            Logic::UnsafeRecoveryStatus => unsafe_recovery::TEXTS,
+            Logic::MergeOperatorStuck(_) => merge_stuck::TEXTS,
+            Logic::MergeBlocked(_) => merge_blocked::TEXTS,
+            Logic::DecommissionStalled => decommission_stalled::TEXTS,
+            Logic::DecommissionOneByOne => one_by_one::TEXTS,
+            Logic::DrainTimeout => drain_timeout::TEXTS,
+            Logic::UncleanShutdown => unclean_shutdown::TEXTS,
         }
     }
 }
@@ -213,15 +234,17 @@ pub fn event_text(ev: &LogEvent) -> String {
     super::query::tables::event_text(ev)
 }
 
-pub fn fmt_time(t: Option<DateTime<FixedOffset>>) -> String {
+/// A time, or the rule's `unknown-time` text.
+pub fn fmt_time(t: Option<DateTime<FixedOffset>>, tx: &Texts) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f %:z").to_string())
-        .unwrap_or_else(|| "unknown time".into())
+        .unwrap_or_else(|| tx.text("unknown-time"))
 }
 
-pub fn fmt_unix(t: Option<f64>) -> String {
+/// A unix time, or the rule's `unknown-time` text.
+pub fn fmt_unix(t: Option<f64>, tx: &Texts) -> String {
     t.and_then(|t| DateTime::from_timestamp(t as i64, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| "unknown time".into())
+        .unwrap_or_else(|| tx.text("unknown-time"))
 }
 
 pub fn join<T: ToString>(v: impl IntoIterator<Item = T>) -> String {

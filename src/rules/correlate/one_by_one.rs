@@ -1,12 +1,26 @@
 //! `crdb.decommission-one-by-one`: nodes decommissioned in separate commands instead of one.
 
 use super::crdb::*;
-use super::{EvalCtx, Hit, Sets, evidence_of, loc_evidence};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, evidence_of, loc_evidence};
 use std::collections::BTreeSet;
 
 // ---------------------------------------------------------------------------------------
 // crdb.decommission-one-by-one
 // ---------------------------------------------------------------------------------------
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("at-time", &["time"]),
+    ("at-unknown-time", &[]),
+    ("started", &["nodes", "when", "finished"]),
+    ("finished-at", &["time"]),
+    ("separate-run", &["nodes", "finished"]),
+    ("run-finished", &[]),
+    ("then", &[]),
+    ("live-host-unknown", &[]),
+    ("no-input", &[]),
+];
 
 /// One decommission command as the membership events show it.
 struct StartGroup<'a> {
@@ -16,7 +30,7 @@ struct StartGroup<'a> {
     events: Vec<&'a DecomEvent<'a>>,
 }
 
-pub(super) fn one_by_one(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn one_by_one(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
     let t = Tables::new(ctx);
     let decom = decom_events(rule, ctx);
     let mut groups: Vec<StartGroup<'_>> = Vec::new();
@@ -69,18 +83,25 @@ pub(super) fn one_by_one(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
     if kept.len() >= 2 {
         for g in &kept {
             all.extend(g.targets.iter().copied());
-            let when = g.first.map_or("at an unknown time".to_string(), |t| {
-                format!("at {}", fmt_time(t))
-            });
+            let when = g.first.map_or_else(
+                || tx.text("at-unknown-time"),
+                |t| tx.render("at-time", &[("time", fmt_time(t))]),
+            );
             let done = decom
                 .iter()
                 .filter(|d| d.kind == DecomKind::Decommissioned && g.targets.contains(&d.target))
                 .filter_map(|d| d.ev.time)
                 .max();
-            steps.push(format!(
-                "{} started {when}{}",
-                node_list(&g.targets),
-                done.map_or(String::new(), |d| format!(", finished {}", fmt_time(d)))
+            let finished = done.map_or(String::new(), |d| {
+                tx.render("finished-at", &[("time", fmt_time(d))])
+            });
+            steps.push(tx.render(
+                "started",
+                &[
+                    ("nodes", node_list(&g.targets)),
+                    ("when", when),
+                    ("finished", finished),
+                ],
             ));
             for d in &g.events {
                 hit.evidence.push(evidence_of(d.ev));
@@ -117,10 +138,14 @@ pub(super) fn one_by_one(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
         }
         for r in &chain {
             all.extend(r.ids.iter().copied());
-            steps.push(format!(
-                "{} in a separate `cockroach node decommission` run{}",
-                node_list(&r.ids),
-                if r.finished() { " that finished" } else { "" }
+            let finished = if r.finished() {
+                tx.text("run-finished")
+            } else {
+                String::new()
+            };
+            steps.push(tx.render(
+                "separate-run",
+                &[("nodes", node_list(&r.ids)), ("finished", finished)],
             ));
             hit.evidence
                 .push(loc_evidence(loc(r.input, r.first_line())));
@@ -135,8 +160,12 @@ pub(super) fn one_by_one(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
     hit.var("nodes", id_args(&all));
     hit.var("node_list", node_list(&all));
     hit.var("count", kept.len().max(steps.len()));
-    hit.var("detail", steps.join("; then "));
-    hit.var("live_host", t.live_host());
+    hit.var("detail", steps.join(&tx.text("then")));
+    hit.var(
+        "live_host",
+        t.live_host()
+            .unwrap_or_else(|| tx.text("live-host-unknown")),
+    );
     hit.entities.nodes = all.iter().map(|i| format!("n{i}")).collect();
     dedup_cap(&mut hit.evidence);
     vec![hit]

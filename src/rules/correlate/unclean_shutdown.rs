@@ -2,7 +2,8 @@
 //! shutdown before it.
 
 use super::crdb::*;
-use super::{EvalCtx, Hit, Sets, events_in, evidence_of};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, events_in, evidence_of};
 use crate::model::units::human_secs;
 use crate::model::{InputId, LogEvent};
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,6 +11,21 @@ use std::collections::{BTreeMap, BTreeSet};
 // ---------------------------------------------------------------------------------------
 // crdb.unclean-shutdown
 // ---------------------------------------------------------------------------------------
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("hard", &["count", "first", "message"]),
+    ("hard-first", &["time"]),
+    ("reason-definite", &[]),
+    ("reason-weak", &[]),
+    ("restart", &["at", "down", "graceful"]),
+    ("at-time", &["time"]),
+    ("down-for", &["gap"]),
+    ("graceful", &["at"]),
+    ("node-top-level", &[]),
+    ("node-in-dir", &["dir"]),
+    ("no-input", &[]),
+];
 
 /// A log file of the main (OPS/DEV) log, not a per-channel file (`cockroach-pebble...`,
 /// `cockroach-health...`): restarts and shutdown lines are written there.
@@ -59,7 +75,7 @@ fn classify_shutdown(ev: &LogEvent) -> Option<Mark> {
     }
 }
 
-pub(super) fn unclean_shutdown(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn unclean_shutdown(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
     let nodes = InputNodes::new(ctx);
     let mut by_node: BTreeMap<String, Vec<(Mark, &LogEvent)>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
@@ -143,30 +159,29 @@ pub(super) fn unclean_shutdown(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
                 hit.var("node_list", format!("n{id}"));
                 hit.entities.nodes.push(format!("n{id}"));
             }
-            None => hit.var("node_list", key_display(&key)),
+            None => hit.var("node_list", key_display(&key, tx)),
         }
         let mut why = Vec::new();
         if !hard.is_empty() {
             hit.var("count", hard.len());
             let first = hard.iter().filter_map(|e| e.time).min();
-            why.push(format!(
-                "the process was forced into a hard shutdown {} time(s){}: `{}`",
-                hard.len(),
-                first.map_or(String::new(), |t| format!(" (first at {})", fmt_time(t))),
-                hard[0].message.trim()
+            let first = first.map_or(String::new(), |t| {
+                tx.render("hard-first", &[("time", fmt_time(t))])
+            });
+            why.push(tx.render(
+                "hard",
+                &[
+                    ("count", hard.len().to_string()),
+                    ("first", first),
+                    ("message", hard[0].message.trim().to_string()),
+                ],
             ));
             hit.evidence
                 .extend(hard.iter().take(4).map(|e| evidence_of(e)));
-            hit.var(
-                "reason",
-                "definite: CockroachDB logged that a signal or time limit cut its shutdown short",
-            );
+            hit.var("reason", tx.text("reason-definite"));
         } else {
             hit.var("count", weak.len());
-            hit.var(
-                "reason",
-                "weaker: no completed shutdown line before the restart; a SIGKILL leaves none, but log rotation, a lost last buffer or a crash look the same",
-            );
+            hit.var("reason", tx.text("reason-weak"));
         }
         for w in weak.iter().take(3) {
             let down = match (
@@ -174,27 +189,29 @@ pub(super) fn unclean_shutdown(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
                 w.restart.field("ev.LastUp"),
             ) {
                 (Some(s), Some(l)) => match (s.parse::<i64>(), l.parse::<i64>()) {
-                    (Ok(s), Ok(l)) if s > l => format!(
-                        " ({} after its previous liveness heartbeat)",
-                        human_secs((s - l) / 1_000_000_000)
-                    ),
+                    (Ok(s), Ok(l)) if s > l => {
+                        tx.render("down-for", &[("gap", human_secs((s - l) / 1_000_000_000))])
+                    }
                     _ => String::new(),
                 },
                 _ => String::new(),
             };
+            let at = |t: Option<Time>| {
+                t.map_or(String::new(), |t| {
+                    tx.render("at-time", &[("time", fmt_time(t))])
+                })
+            };
             let graceful = match w.graceful {
-                Some(g) => format!(
-                    "; a graceful shutdown began{} but never logged completion",
-                    g.time
-                        .map_or(String::new(), |t| format!(" at {}", fmt_time(t)))
-                ),
+                Some(g) => tx.render("graceful", &[("at", at(g.time))]),
                 None => String::new(),
             };
-            why.push(format!(
-                "it restarted{}{down} with no `server drained and shutdown completed` since its previous start{graceful}",
-                w.restart
-                    .time
-                    .map_or(String::new(), |t| format!(" at {}", fmt_time(t)))
+            why.push(tx.render(
+                "restart",
+                &[
+                    ("at", at(w.restart.time)),
+                    ("down", down),
+                    ("graceful", graceful),
+                ],
             ));
             hit.evidence.push(evidence_of(w.restart));
             if let Some(g) = w.graceful {

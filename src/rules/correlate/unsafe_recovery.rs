@@ -2,7 +2,8 @@
 //! `unsafe remove-failed-stores show` answers or PD's stage log lines: finished, failed, or
 //! stuck in one stage while some stores have not reported.
 
-use super::{EvalCtx, Hit, Sets, events_in, evidence_at, input_horizon, join};
+use super::texts::Keys;
+use super::{EvalCtx, Hit, Sets, Texts, events_in, evidence_at, input_horizon, join};
 use crate::model::sched::{RecoveryStage, StageKind};
 use crate::model::units::human_secs;
 use crate::model::{Kind, LogEvent, Severity};
@@ -11,6 +12,28 @@ use std::collections::{BTreeMap, BTreeSet};
 
 // ---------------------------------------------------------------------------------------------
 // Unsafe recovery status
+
+/// The `[correlation.texts]` keys it renders, with their placeholders.
+pub(super) const TEXTS: Keys = &[
+    ("tables-none", &[]),
+    ("tables-pending", &[]),
+    ("failed", &["err", "unreported"]),
+    ("failed-unreported", &["stores"]),
+    ("exit-force-leader-error", &["err"]),
+    ("finished", &["tables", "meta"]),
+    ("finished-meta", &["regions"]),
+    ("progress", &["reported", "total"]),
+    (
+        "stuck",
+        &["waited", "heartbeats", "repeats", "progress", "who"],
+    ),
+    ("stuck-repeats", &["count"]),
+    ("stuck-stores", &["stores", "undispatched"]),
+    ("stuck-undispatched", &["stores"]),
+    ("stuck-unknown-stores", &[]),
+    ("in-progress", &["waited", "progress"]),
+    ("no-input", &[]),
+];
 
 /// Heartbeats (10 s each) a stage may take before it counts as stuck.
 const STUCK_SECS: i64 = 60;
@@ -69,7 +92,7 @@ fn recovery_runs(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Run> {
     runs
 }
 
-pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<Hit> {
+pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
     let runs = recovery_runs(rule, ctx);
     // The newest run: by its last stage time; `show` outputs (listed last) win ties.
     let Some(run) = runs
@@ -109,12 +132,12 @@ pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<
     let tables_of = |s: &RecoveryStage| {
         let t = s.affected_tables();
         if t.is_empty() {
-            "none listed".to_string()
+            tx.text("tables-none")
         } else {
             join(&t)
         }
     };
-    hit.var("tables", "listed in the final stage once it finishes");
+    hit.var("tables", tx.text("tables-pending"));
     let detail;
     match &last.kind {
         StageKind::Failed(err) => {
@@ -122,38 +145,35 @@ pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<
             hit.var("err", err);
             hit.var("tables", tables_of(last));
             let unreported = last.unreported_stores();
-            detail = format!(
-                "It FAILED: {err}.{} The failed stores' replicas were not removed: the affected regions stay unavailable until the cause is fixed and the recovery is run again.",
-                if unreported.is_empty() {
-                    String::new()
-                } else {
-                    hit.entities.stores.extend(unreported.iter().copied());
-                    format!(" Stores that had not reported: {}.", join(&unreported))
-                }
+            let unreported = if unreported.is_empty() {
+                String::new()
+            } else {
+                hit.entities.stores.extend(unreported.iter().copied());
+                tx.render("failed-unreported", &[("stores", join(&unreported))])
+            };
+            detail = tx.render(
+                "failed",
+                &[("err", err.to_string()), ("unreported", unreported)],
             );
         }
         StageKind::ExitForceLeader if last.error_detail().is_some() => {
             let err = last.error_detail().unwrap_or_default().to_string();
             hit.severity = Some(Severity::Critical);
             hit.var("err", &err);
-            detail = format!(
-                "It hit an error ({err}) and is leaving force-leader mode; PD marks it failed next."
-            );
+            detail = tx.render("exit-force-leader-error", &[("err", err)]);
         }
         StageKind::Finished => {
             hit.severity = Some(Severity::Info);
             let tables = tables_of(last);
             hit.var("tables", &tables);
             let meta = last.affected_meta_regions();
-            detail = format!(
-                "It finished. Affected table ids: {tables}{}. Data of these tables may be rewound or lost: check them in TiDB with ADMIN CHECK TABLE and repair indexes with ADMIN RECOVER INDEX / ADMIN CLEANUP INDEX.",
-                if meta.is_empty() {
-                    String::new()
-                } else {
-                    hit.entities.regions.extend(meta.iter().copied());
-                    format!("; affected meta regions: {}", join(&meta))
-                }
-            );
+            let meta = if meta.is_empty() {
+                String::new()
+            } else {
+                hit.entities.regions.extend(meta.iter().copied());
+                tx.render("finished-meta", &[("regions", join(&meta))])
+            };
+            detail = tx.render("finished", &[("tables", tables), ("meta", meta)]);
         }
         kind => {
             let entered = last.time;
@@ -169,7 +189,10 @@ pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<
                 Some(StageKind::Progress {
                     reported: Some(a),
                     total: Some(b),
-                }) => format!(" {a} of {b} alive stores have reported."),
+                }) => tx.render(
+                    "progress",
+                    &[("reported", a.to_string()), ("total", b.to_string())],
+                ),
                 _ => String::new(),
             };
             if waited >= STUCK_SECS || repeats >= 3 {
@@ -181,34 +204,42 @@ pub(super) fn unsafe_recovery_status(rule: &Sets<'_>, ctx: &EvalCtx<'_>) -> Vec<
                     hit.var("stores", join(&who));
                 }
                 hit.entities.stores.extend(who.iter().copied());
-                detail = format!(
-                    "It is stuck: in this stage for {} ({} heartbeats of 10 s){}.{progress} {}",
-                    human_secs(waited),
-                    waited / 10,
-                    if repeats > 1 {
-                        format!(", entered {repeats} times in a row")
-                    } else {
+                let repeated = if repeats > 1 {
+                    tx.render("stuck-repeats", &[("count", repeats.to_string())])
+                } else {
+                    String::new()
+                };
+                let who = if who.is_empty() {
+                    tx.text("stuck-unknown-stores")
+                } else {
+                    let undispatched = if undispatched.is_empty() {
                         String::new()
-                    },
-                    if who.is_empty() {
-                        "The output does not say which stores have not reported.".to_string()
                     } else {
-                        format!(
-                            "Stores that have not reported: {}{}.",
-                            join(&unreported),
-                            if undispatched.is_empty() {
-                                String::new()
-                            } else {
-                                format!("; plan not dispatched to: {}", join(&undispatched))
-                            }
-                        )
-                    }
+                        tx.render("stuck-undispatched", &[("stores", join(&undispatched))])
+                    };
+                    tx.render(
+                        "stuck-stores",
+                        &[
+                            ("stores", join(&unreported)),
+                            ("undispatched", undispatched),
+                        ],
+                    )
+                };
+                detail = tx.render(
+                    "stuck",
+                    &[
+                        ("waited", human_secs(waited)),
+                        ("heartbeats", (waited / 10).to_string()),
+                        ("repeats", repeated),
+                        ("progress", progress),
+                        ("who", who),
+                    ],
                 );
             } else {
                 hit.severity = Some(Severity::Info);
-                detail = format!(
-                    "It is in progress (in this stage for {}).{progress}",
-                    human_secs(waited)
+                detail = tx.render(
+                    "in-progress",
+                    &[("waited", human_secs(waited)), ("progress", progress)],
                 );
             }
         }
