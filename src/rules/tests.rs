@@ -103,3 +103,64 @@ value = "value"
     });
     assert!(f.is_empty());
 }
+
+#[test]
+fn a_step_needing_a_null_value_is_left_out_and_clip_shortens() {
+    let rule = r#"id = "test.needs"
+severity = "warning"
+title = "{short}"
+summary = "s"
+[query]
+from = "configs"
+where = "key == 'schedule.merge-schedule-limit'"
+evidence = ["loc"]
+[query.vars]
+short = "clip('abcdefghij', 5)"
+zero = "if(value == 0, 'yes', null)"
+[[remediation]]
+text = "always"
+risk = "read-only"
+[[remediation]]
+text = "only when the limit is zero"
+risk = "reversible"
+needs = ["zero"]
+"#;
+    let rs = RuleSet::from_specs(vec![parse_rule("t.toml", rule).unwrap()]).unwrap();
+    let inputs = BTreeMap::from([(
+        InputId(0),
+        InputMeta {
+            kind: Kind::PdctlConfig,
+            node: None,
+            node_from_path: false,
+            path: "config.json".into(),
+            store: None,
+            last_time: None,
+        },
+    )]);
+    let steps = |v: serde_json::Value| {
+        let facts = facts_with_config(v);
+        let f = rs.evaluate_ctx(&EvalCtx {
+            facts: &facts,
+            inputs: &inputs,
+        });
+        assert_eq!(f[0].title, "abcd…");
+        f[0].remediation
+            .iter()
+            .map(|s| s.text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        steps(serde_json::json!({"schedule.merge-schedule-limit": 0})),
+        ["always", "only when the limit is zero"]
+    );
+    assert_eq!(
+        steps(serde_json::json!({"schedule.merge-schedule-limit": 8})),
+        ["always"]
+    );
+    // A step naming a value the query does not define is a load error.
+    let typo = rule.replace("needs = [\"zero\"]", "needs = [\"zer0\"]");
+    let e = RuleSet::from_specs(vec![parse_rule("t.toml", &typo).unwrap()])
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("zer0"), "{e}");
+}
