@@ -133,7 +133,17 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if text.contains("Failed! [") || text.contains("cannot build operator") {
         return Detected::data(Kind::PdctlTranscript);
     }
+    // Text that names CockroachDB but holds too few entry heads to be taken for its log: its
+    // stderr, a kernel log, an error report, an excerpt cut mid-entry. It is read as a crdb log
+    // so that its lines are searched; a line outside an entry has no time or level.
+    if counts[2] > 0 || names_cockroach(&text) {
+        return Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog);
+    }
     Detected::Skip(InputError::UnknownFormat)
+}
+
+fn names_cockroach(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("cockroach")
 }
 
 /// TiKV writes Rust sources, PD/TiDB Go sources, TiFlash C++ sources; TiFlash's proxy writes
@@ -320,6 +330,23 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn text_naming_cockroach_is_read_as_its_log() {
+        let crdb = Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog);
+        let stderr =
+            b"*\n* ERROR: cockroach server exited with error: failed to create engines\n*\n";
+        assert_eq!(detect("stderr.txt", stderr), crdb);
+        let dmesg = b"[102694.044518] cockroach invoked oom-killer: gfp_mask=0x24280ca, order=0\n";
+        assert_eq!(detect("dmesg.txt", dmesg), crdb);
+        // An excerpt that starts inside a multi-line entry and holds one entry head.
+        let cut = b"This range is likely unavailable.\nPlease submit this message at\n\n  https://example.com\n\nalong with\n\n\thttps://example.com/1\n\nand the following Raft status: {}\nW191109 14:37:31.402124 370 storage/replica_write.go:199  [n2] have been waiting\n";
+        assert_eq!(detect("excerpt.log", cut), crdb);
+        assert_eq!(
+            detect("notes.txt", b"just some words\nnothing to see\n"),
+            Detected::Skip(InputError::UnknownFormat)
+        );
+    }
 
     #[test]
     fn logs_by_content() {

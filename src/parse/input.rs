@@ -97,7 +97,8 @@ fn take_log(
     report.first_time = out.first_time.map(|t| t.to_rfc3339());
     report.last_time = out.last_time.map(|t| t.to_rfc3339());
     facts.templates = out.templates;
-    if out.records == 0 {
+    // Text read as a log for its lines (no entry heads) is read when some line hits.
+    if out.records == 0 && out.events.is_empty() {
         let e = InputError::NoLogEntry;
         report.set_problem(e.status(), e.to_string());
     }
