@@ -18,6 +18,9 @@ pub enum Kind {
     TiflashLog,
     #[serde(rename = "crdb-log")]
     CrdbLog,
+    /// Kernel ring buffer or syslog of a host (`dmesg`, `/var/log/messages`).
+    #[serde(rename = "host-log")]
+    HostLog,
     #[serde(rename = "pdctl-store")]
     PdctlStore,
     #[serde(rename = "pdctl-stores")]
@@ -51,12 +54,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
         Kind::TiflashLog,
         Kind::CrdbLog,
+        Kind::HostLog,
         Kind::PdctlStore,
         Kind::PdctlStores,
         Kind::PdctlRegion,
@@ -80,6 +84,7 @@ impl Kind {
             Kind::TidbLog => "tidb-log",
             Kind::TiflashLog => "tiflash-log",
             Kind::CrdbLog => "crdb-log",
+            Kind::HostLog => "host-log",
             Kind::PdctlStore => "pdctl-store",
             Kind::PdctlStores => "pdctl-stores",
             Kind::PdctlRegion => "pdctl-region",
@@ -110,7 +115,7 @@ impl Kind {
     }
 
     pub fn is_log(self) -> bool {
-        self.is_tidb_family_log() || self == Kind::CrdbLog
+        self.is_tidb_family_log() || self == Kind::CrdbLog || self == Kind::HostLog
     }
 
     pub fn is_pdctl(self) -> bool {

@@ -5,7 +5,7 @@ use super::Format;
 use super::error::InputError;
 use crate::model::Kind;
 use crate::parse::scan::LogFormat;
-use crate::parse::{crdb_log, jsonlog, legacy, unified};
+use crate::parse::{crdb_log, hostlog, jsonlog, legacy, unified};
 
 /// How much of a file the sniffer reads.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -132,6 +132,10 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     }
     if text.contains("Failed! [") || text.contains("cannot build operator") {
         return Detected::data(Kind::PdctlTranscript);
+    }
+    // Kernel or init-system lines (an OOM kill, a unit that died): the host's own log.
+    if hostlog::looks_like(&text) {
+        return Detected::Found(Format::Log(LogFormat::Host), Kind::HostLog);
     }
     // Text that names CockroachDB but holds too few entry heads to be taken for its log: its
     // stderr, a kernel log, an error report, an excerpt cut mid-entry. It is read as a crdb log

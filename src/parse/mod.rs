@@ -8,6 +8,7 @@ pub mod detect;
 mod dump;
 pub mod error;
 pub mod goroutines;
+pub mod hostlog;
 pub mod input;
 pub mod jsonlog;
 pub mod legacy;

@@ -3,7 +3,7 @@
 //! needle are parsed in full and kept as [`LogEvent`]s. Large files are cut at line ends and
 //! the chunks run in parallel; the result does not depend on the number of threads.
 
-use super::{crdb_log, jsonlog, legacy, unified};
+use super::{crdb_log, hostlog, jsonlog, legacy, unified};
 use crate::model::Kind;
 use crate::model::{InputId, Level, Location, LogEvent, TemplateStat};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -18,6 +18,8 @@ pub enum LogFormat {
     Legacy,
     Json,
     Crdb,
+    /// Kernel or syslog lines: each line an entry, no level.
+    Host,
 }
 
 impl LogFormat {
@@ -40,6 +42,7 @@ impl LogFormat {
                 let end = memchr::memchr(b'"', &line[p..])? + p;
                 Level::parse(std::str::from_utf8(&line[p..end]).ok()?)
             }),
+            LogFormat::Host => hostlog::is_head(line).then_some(None),
         }
     }
 
@@ -50,6 +53,7 @@ impl LogFormat {
             LogFormat::Legacy => legacy::is_head(line),
             LogFormat::Json => jsonlog::is_head(line),
             LogFormat::Crdb => crdb_log::is_head(line),
+            LogFormat::Host => hostlog::is_head(line),
         }
     }
 }
@@ -629,6 +633,7 @@ fn head_time(line: &[u8], ctx: &ScanCtx<'_>) -> Option<DateTime<FixedOffset>> {
         LogFormat::Legacy => super::time::parse_naive_prefix(&s, ctx.assume_tz).map(|t| t.0),
         LogFormat::Json => jsonlog::parse_line(&s).and_then(|l| l.time),
         LogFormat::Crdb => crdb_log::parse_line(&s).and_then(|l| l.time),
+        LogFormat::Host => hostlog::parse_line(&s, ctx.assume_tz).time,
     }
 }
 
@@ -709,6 +714,13 @@ fn fill_from_head(ev: &mut LogEvent, text: &str, ctx: &ScanCtx<'_>) {
                 ev.fields = l.fields;
                 return;
             }
+        }
+        LogFormat::Host => {
+            let l = hostlog::parse_line(text, ctx.assume_tz);
+            ev.time = l.time;
+            ev.source = l.program.map(str::to_string);
+            ev.message = l.message.to_string();
+            return;
         }
         LogFormat::Crdb => {
             if let Some(l) = crdb_log::parse_line(text) {

@@ -28,6 +28,10 @@ pub fn node_from_path(path: &str) -> Option<String> {
             }
         }
     }
+    // A host's own files (dmesg, messages) in a host directory: the host.
+    if let Some(host) = host {
+        return Some(host.to_string());
+    }
     // cockroach debug zip: nodes/<id>/
     for w in parts.windows(2) {
         if w[0] == "nodes" && !w[1].is_empty() && w[1].bytes().all(|b| b.is_ascii_digit()) {
