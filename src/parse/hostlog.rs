@@ -127,7 +127,7 @@ pub fn parse_line(line: &str, tz: FixedOffset) -> Line<'_> {
         }
     }
     // Classic syslog: `Feb 18 03:19:30 host prog[pid]: text` (no year: time unknown).
-    let w: Vec<&str> = s.splitn(4, ' ').filter(|w| !w.is_empty()).collect();
+    let w: Vec<&str> = s.split_whitespace().take(3).collect();
     if w.len() >= 3 && month(w[0]).is_some() && hms(w.get(2).copied().unwrap_or("")).is_some() {
         // Days below 10 are padded with a second space: `Feb  8`.
         let after_time = s
