@@ -61,6 +61,7 @@ pub const FUNCTIONS: &[&str] = &[
     "low_space",
     "near",
     "clusters",
+    "runs",
     "each",
     "filter",
     "strftime",
@@ -414,6 +415,29 @@ impl<'a, 'c> Env<'a, 'c> {
                 }
                 _ => Value::Num(0.0),
             },
+            // runs(times, gap): the runs themselves, as maps `{start, end, count}` in time
+            // order, a new run after each gap longer than `gap` seconds.
+            "runs" => match (v.first(), n(1)) {
+                (Some(Value::List(l)), Some(gap)) => {
+                    let ts = l.iter().filter_map(|x| match x {
+                        Value::Time(t) => Some(*t),
+                        _ => None,
+                    });
+                    Value::List(
+                        runs(ts, gap)
+                            .into_iter()
+                            .map(|(start, end, count)| {
+                                Value::Map(BTreeMap::from([
+                                    ("start".to_string(), Value::Time(start)),
+                                    ("end".to_string(), Value::Time(end)),
+                                    ("count".to_string(), Value::Num(count as f64)),
+                                ]))
+                            })
+                            .collect(),
+                    )
+                }
+                _ => Value::List(Vec::new()),
+            },
             // A setting in PD's own log of its config (`schedule config is updated` [new=..],
             // `PD Config` [config=..]): the key, or the key under `schedule`.
             "pd_log_config" => match (self.row.and_then(|r| r.event()), s(0)) {
@@ -549,9 +573,43 @@ fn json_field(text: &str, key: &str) -> Value {
     super::tables::config_value(cur)
 }
 
+type Time = chrono::DateTime<chrono::FixedOffset>;
+
+/// Times sorted and cut into runs at every gap longer than `gap` seconds: each run's first and
+/// last time and how many times it holds.
+fn runs(times: impl Iterator<Item = Time>, gap: f64) -> Vec<(Time, Time, usize)> {
+    let mut ts: Vec<Time> = times.collect();
+    ts.sort();
+    let mut out: Vec<(Time, Time, usize)> = Vec::new();
+    for t in ts {
+        match out.last_mut() {
+            Some((_, end, n)) if (t - *end).num_milliseconds() as f64 <= gap * 1000.0 => {
+                *end = t;
+                *n += 1;
+            }
+            _ => out.push((t, t, 1)),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_cut_at_gaps() {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let times = [
+            t("2023-08-23T15:46:30+08:00"),
+            t("2023-08-23T15:41:35+08:00"),
+            t("2023-08-23T15:41:51+08:00"),
+            t("2023-08-23T15:41:45+08:00"),
+        ];
+        let got = runs(times.into_iter(), 60.0);
+        assert_eq!(got, vec![(times[1], times[2], 3), (times[0], times[0], 1),]);
+        assert!(runs(std::iter::empty(), 60.0).is_empty());
+    }
 
     #[test]
     fn fixes_by_release_line() {
