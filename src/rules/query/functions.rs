@@ -5,7 +5,9 @@ use super::eval::{AGGREGATES, DEFAULTED, Env, unique};
 use super::expr::Expr;
 use super::tables::Row;
 use super::value::Value;
-use crate::model::units::{human_bytes, human_secs, parse_setting_secs, unquote_redacted};
+use crate::model::units::{
+    human_bytes, human_secs, parse_log_duration, parse_setting_secs, unquote_redacted,
+};
 use crate::model::{Component, Version};
 use std::collections::BTreeMap;
 
@@ -69,6 +71,7 @@ pub const FUNCTIONS: &[&str] = &[
     "version_loc",
     "tail",
     "duration_secs",
+    "secs",
     "unquote",
     "window",
 ];
@@ -474,6 +477,11 @@ impl<'a, 'c> Env<'a, 'c> {
             // A duration as settings are written: `15m0s`, `'1s'`, `00:15:00`, `500ms`.
             "duration_secs" => s(0)
                 .and_then(|x| parse_setting_secs(&x))
+                .map_or(Value::Null, Value::Num),
+            // A duration as logs print it (`1.099200359s`, `219.075167ms`, `850µs`), in seconds
+            // with the fraction.
+            "secs" => s(0)
+                .and_then(|x| parse_log_duration(&x))
                 .map_or(Value::Null, Value::Num),
             // Without the redaction markers and quotes CockroachDB puts around values.
             "unquote" => s(0).map_or(Value::Null, |x| {
