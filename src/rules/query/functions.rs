@@ -72,6 +72,7 @@ pub const FUNCTIONS: &[&str] = &[
     "tail",
     "duration_secs",
     "secs",
+    "tso_time",
     "unquote",
     "window",
 ];
@@ -483,6 +484,21 @@ impl<'a, 'c> Env<'a, 'c> {
             "secs" => s(0)
                 .and_then(|x| parse_log_duration(&x))
                 .map_or(Value::Null, Value::Num),
+            // tso_time(ts[, like]): the wall time of a TiDB/PD timestamp (TSO: milliseconds
+            // since the epoch shifted left by 18 logical bits), in the zone of `like` if given.
+            "tso_time" => {
+                let ts = match v.first() {
+                    Some(Value::Str(x)) => x.trim().parse::<u64>().ok(),
+                    Some(Value::Num(x)) if *x >= 0.0 => Some(*x as u64),
+                    _ => None,
+                };
+                let zone = match v.get(1) {
+                    Some(Value::Time(t)) => *t.offset(),
+                    _ => chrono::FixedOffset::east_opt(0).expect("UTC"),
+                };
+                ts.and_then(tso_physical)
+                    .map_or(Value::Null, |t| Value::Time(t.with_timezone(&zone)))
+            }
             // Without the redaction markers and quotes CockroachDB puts around values.
             "unquote" => s(0).map_or(Value::Null, |x| {
                 Value::Str(unquote_redacted(&x).to_string())
@@ -583,6 +599,12 @@ fn json_field(text: &str, key: &str) -> Value {
 
 type Time = chrono::DateTime<chrono::FixedOffset>;
 
+/// The physical part of a TSO (its high bits: milliseconds since the epoch); 0 is no time.
+fn tso_physical(ts: u64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ms = i64::try_from(ts >> 18).ok().filter(|ms| *ms > 0)?;
+    chrono::DateTime::from_timestamp_millis(ms)
+}
+
 /// Times sorted and cut into runs at every gap longer than `gap` seconds: each run's first and
 /// last time and how many times it holds.
 fn runs(times: impl Iterator<Item = Time>, gap: f64) -> Vec<(Time, Time, usize)> {
@@ -604,6 +626,14 @@ fn runs(times: impl Iterator<Item = Time>, gap: f64) -> Vec<(Time, Time, usize)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tso_to_wall_time() {
+        // The safe point of tidb#64920's GC line: 2025-12-06 17:18:32 +08:00.
+        let t = tso_physical(462687492556980234).unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-12-06T09:18:32.696+00:00");
+        assert_eq!(tso_physical(0), None);
+    }
 
     #[test]
     fn runs_cut_at_gaps() {
