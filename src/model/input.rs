@@ -42,6 +42,9 @@ pub enum Kind {
     /// Go goroutine dump of a CockroachDB node (`debug zip` `nodes/<id>/stacks.txt`).
     #[serde(rename = "crdb-goroutines")]
     CrdbGoroutines,
+    /// TiDB's slow query log (`tidb_slow_query.log`).
+    #[serde(rename = "tidb-slow-log")]
+    TidbSlowLog,
     #[serde(rename = "prometheus-text")]
     PrometheusText,
     #[serde(rename = "prometheus-json")]
@@ -51,7 +54,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -68,6 +71,7 @@ impl Kind {
         Kind::CrdbNodeStatus,
         Kind::CrdbDecommissionOutput,
         Kind::CrdbGoroutines,
+        Kind::TidbSlowLog,
         Kind::PrometheusText,
         Kind::PrometheusJson,
         Kind::Unknown,
@@ -91,6 +95,7 @@ impl Kind {
             Kind::CrdbNodeStatus => "crdb-node-status",
             Kind::CrdbDecommissionOutput => "crdb-decommission-output",
             Kind::CrdbGoroutines => "crdb-goroutines",
+            Kind::TidbSlowLog => "tidb-slow-log",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
             Kind::Unknown => "unknown",

@@ -16,6 +16,7 @@ pub mod pdctl;
 pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
+pub mod slow_log;
 pub mod time;
 pub mod unified;
 pub mod unsafe_recovery;
@@ -41,6 +42,8 @@ pub enum Format {
     UnsafeRecovery,
     /// pd-ctl `operator show` / `operator check` output.
     OperatorList,
+    /// TiDB's slow query log: one event per statement block.
+    SlowLog,
 }
 
 impl Format {
@@ -52,6 +55,7 @@ impl Format {
             Kind::PrometheusText | Kind::PrometheusJson => Format::Metrics,
             Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
             Kind::PdctlOperators => Format::OperatorList,
+            Kind::TidbSlowLog => Format::SlowLog,
             _ => Format::Pdctl,
         }
     }
