@@ -121,6 +121,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if crate::parse::slow_log::looks_like(&text) {
         return Detected::data(Kind::TidbSlowLog);
     }
+    if crate::parse::kernel_log::looks_like(&text) {
+        return Detected::data(Kind::KernelLog);
+    }
     if crate::parse::goroutines::looks_like_dump(&text) {
         return Detected::data(Kind::CrdbGoroutines);
     }

@@ -88,10 +88,15 @@ fn parse(
         }
         Format::SlowLog => {
             let out = super::slow_log::parse(text, id, kind, prefilter);
-            report.records = Some(out.blocks);
-            if out.blocks == 0 {
+            report.records = Some(out.records);
+            if out.records == 0 {
                 fail(report, InputError::NoDocument(kind));
             }
+            facts.events = out.events;
+        }
+        Format::KernelLog => {
+            let out = super::kernel_log::parse(text, id, kind, prefilter);
+            report.records = Some(out.records);
             facts.events = out.events;
         }
         // Logs are scanned, never read as dumps.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod goroutines;
 pub mod input;
 pub mod jsonlog;
+pub mod kernel_log;
 pub mod legacy;
 pub mod operator;
 pub mod pdctl;
@@ -44,6 +45,8 @@ pub enum Format {
     OperatorList,
     /// TiDB's slow query log: one event per statement block.
     SlowLog,
+    /// The kernel's log (dmesg, syslog `kernel:` lines): one event per needle line.
+    KernelLog,
 }
 
 impl Format {
@@ -56,9 +59,18 @@ impl Format {
             Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
             Kind::PdctlOperators => Format::OperatorList,
             Kind::TidbSlowLog => Format::SlowLog,
+            Kind::KernelLog => Format::KernelLog,
             _ => Format::Pdctl,
         }
     }
+}
+
+/// The events a line- or block-wise dump reader kept (those that hit a rule's needle), and how
+/// many records (lines, blocks) it read.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub events: Vec<crate::model::LogEvent>,
+    pub records: u64,
 }
 
 /// What reading one non-log input yields: its facts, counts for the report, a problem to

@@ -3,6 +3,7 @@
 //! time, the header fields, the statement's first line as the message. Only blocks that hit a
 //! rule's needle are kept, so memory stays bounded by what rules read.
 
+use super::Kept;
 use super::scan::Prefilter;
 use crate::model::{InputId, Kind, Location, LogEvent};
 
@@ -12,17 +13,9 @@ pub fn looks_like(text: &str) -> bool {
     lines.next().is_some_and(|l| l.starts_with("# Time: ")) && text.contains("\n# Query_time: ")
 }
 
-/// What a read yields: the kept blocks, and how many blocks there were.
-pub struct SlowLog {
-    pub events: Vec<LogEvent>,
-    pub blocks: u64,
-}
-
-pub fn parse(text: &str, input: InputId, kind: Kind, prefilter: &Prefilter) -> SlowLog {
-    let mut out = SlowLog {
-        events: Vec::new(),
-        blocks: 0,
-    };
+/// The blocks that hit a rule's needle; the records are all blocks.
+pub fn parse(text: &str, input: InputId, kind: Kind, prefilter: &Prefilter) -> Kept {
+    let mut out = Kept::default();
     let mut cur: Option<(LogEvent, usize)> = None;
     let mut offset = 0usize;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
@@ -60,8 +53,8 @@ pub fn parse(text: &str, input: InputId, kind: Kind, prefilter: &Prefilter) -> S
     out
 }
 
-fn keep(out: &mut SlowLog, mut ev: LogEvent, block: &str, kind: Kind, prefilter: &Prefilter) {
-    out.blocks += 1;
+fn keep(out: &mut Kept, mut ev: LogEvent, block: &str, kind: Kind, prefilter: &Prefilter) {
+    out.records += 1;
     ev.groups = prefilter.groups_in(block, kind);
     if !ev.groups.is_empty() {
         out.events.push(ev);
@@ -130,7 +123,7 @@ mod tests {
             Kind::TidbSlowLog,
             &prefilter(&["# Wait_TS: "]),
         );
-        assert_eq!(out.blocks, 2);
+        assert_eq!(out.records, 2);
         assert_eq!(out.events.len(), 2);
         let a = &out.events[0];
         assert_eq!(a.loc.line, 1);
@@ -155,7 +148,7 @@ mod tests {
     #[test]
     fn blocks_without_a_needle_are_not_kept() {
         let out = parse(TWO, InputId(0), Kind::TidbSlowLog, &prefilter(&["sleep("]));
-        assert_eq!(out.blocks, 2);
+        assert_eq!(out.records, 2);
         assert_eq!(out.events.len(), 1);
         assert_eq!(out.events[0].message, "select sleep(2);");
     }
