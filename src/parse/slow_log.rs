@@ -40,9 +40,13 @@ pub fn parse(text: &str, input: InputId, kind: Kind, prefilter: &Prefilter) -> K
             continue;
         };
         match line.strip_prefix("# ") {
-            Some(h) => ev.fields.extend(header_fields(h)),
+            Some(h) => ev.fields.extend(
+                header_fields(h)
+                    .into_iter()
+                    .map(|(k, v)| (k, clip(v, MAX_VALUE))),
+            ),
             None if ev.message.is_empty() && !line.trim().is_empty() => {
-                ev.message = line.trim().to_string();
+                ev.message = clip(line.trim().to_string(), MAX_MESSAGE);
             }
             None => {}
         }
@@ -51,6 +55,17 @@ pub fn parse(text: &str, input: InputId, kind: Kind, prefilter: &Prefilter) -> K
         keep(&mut out, ev, &text[from..], kind, prefilter);
     }
     out
+}
+
+/// Longest header value and statement kept (plans and statements can run to megabytes).
+const MAX_VALUE: usize = 256;
+const MAX_MESSAGE: usize = 512;
+
+fn clip(mut s: String, max: usize) -> String {
+    if let Some((i, _)) = s.char_indices().nth(max) {
+        s.truncate(i);
+    }
+    s
 }
 
 fn keep(out: &mut Kept, mut ev: LogEvent, block: &str, kind: Kind, prefilter: &Prefilter) {
@@ -143,6 +158,18 @@ mod tests {
         assert_eq!(b.field("Process_time"), Some("0.1"));
         assert_eq!(b.field("Wait_time"), Some("0.2"));
         assert_eq!(b.message, "select sleep(2);");
+    }
+
+    #[test]
+    fn long_values_are_clipped() {
+        let t = format!(
+            "# Time: 2021-01-06T17:52:17.927353+08:00\n# Plan: {}\nselect {};\n",
+            "x".repeat(5000),
+            "y".repeat(5000)
+        );
+        let out = parse(&t, InputId(0), Kind::TidbSlowLog, &prefilter(&["# Plan"]));
+        assert_eq!(out.events[0].field("Plan").unwrap().len(), MAX_VALUE);
+        assert_eq!(out.events[0].message.len(), MAX_MESSAGE);
     }
 
     #[test]
