@@ -45,6 +45,9 @@ pub enum Kind {
     /// Go goroutine dump of a CockroachDB node (`debug zip` `nodes/<id>/stacks.txt`).
     #[serde(rename = "crdb-goroutines")]
     CrdbGoroutines,
+    /// TiDB's slow query log (`tidb_slow_query.log`).
+    #[serde(rename = "tidb-slow-log")]
+    TidbSlowLog,
     #[serde(rename = "prometheus-text")]
     PrometheusText,
     #[serde(rename = "prometheus-json")]
@@ -54,7 +57,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -72,6 +75,7 @@ impl Kind {
         Kind::CrdbNodeStatus,
         Kind::CrdbDecommissionOutput,
         Kind::CrdbGoroutines,
+        Kind::TidbSlowLog,
         Kind::PrometheusText,
         Kind::PrometheusJson,
         Kind::Unknown,
@@ -96,6 +100,7 @@ impl Kind {
             Kind::CrdbNodeStatus => "crdb-node-status",
             Kind::CrdbDecommissionOutput => "crdb-decommission-output",
             Kind::CrdbGoroutines => "crdb-goroutines",
+            Kind::TidbSlowLog => "tidb-slow-log",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
             Kind::Unknown => "unknown",

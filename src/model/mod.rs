@@ -28,7 +28,7 @@ pub struct NeedleGroup {
     pub needles: Vec<String>,
     pub kinds: Option<Vec<Kind>>,
 }
-pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreState};
+pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreBalance, StoreState};
 pub use report::{Analysis, Coverage, RuleCoverage, Undecided};
 pub use version::{Component, SeenVersion, Version};
 

@@ -71,12 +71,25 @@ pub struct Store {
     pub available: Option<u64>,
     pub region_count: Option<u64>,
     pub leader_count: Option<u64>,
+    /// Balance inputs PD reports per store (`leader_weight`, `leader_score`, ...).
+    pub balance: StoreBalance,
+    /// How long the store has been up (`uptime`, else `last_heartbeat_ts - start_ts`), seconds.
+    pub uptime: Option<f64>,
     pub last_heartbeat: Option<DateTime<FixedOffset>>,
     pub loc: Location,
     /// It came in a listing of every store (`pd-ctl store`, PD API `/stores`), not in a
     /// filtered answer (`store 5`, `store check offline`) or a cut copy: only such listings
     /// can show that a store does not exist.
     pub complete: bool,
+}
+
+/// The weights and scores PD balances stores by (absent in old or filtered answers).
+#[derive(Clone, Debug, Default)]
+pub struct StoreBalance {
+    pub leader_weight: Option<f64>,
+    pub region_weight: Option<f64>,
+    pub leader_score: Option<f64>,
+    pub region_score: Option<f64>,
 }
 
 impl Store {

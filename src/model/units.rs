@@ -108,3 +108,56 @@ pub fn human_bytes(b: u64) -> String {
     }
     format!("{v:.1}{}", U[i])
 }
+
+/// A duration as Go and Rust print it in logs, to the fraction: `1.099200359s`, `219.075167ms`,
+/// `1m2.5s`, `850µs` / `850us`, `120ns`. Seconds.
+pub fn parse_log_duration(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let mut total = 0f64;
+    let mut rest = s;
+    let mut any = false;
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..n_end].parse().ok()?;
+        rest = &rest[n_end..];
+        let (unit, len) = ["ns", "us", "µs", "ms", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(**u))
+            .map(|u| (*u, u.len()))?;
+        rest = &rest[len..];
+        total += n * match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            _ => 1e-9,
+        };
+        any = true;
+    }
+    any.then_some(total)
+}
+
+#[cfg(test)]
+mod log_duration_tests {
+    use super::parse_log_duration;
+
+    #[test]
+    fn log_durations_to_the_fraction() {
+        let near = |s: &str, want: f64| {
+            let got = parse_log_duration(s).unwrap();
+            assert!((got - want).abs() < 1e-9, "{s}: {got}");
+        };
+        near("1.099200359s", 1.099200359);
+        near("219.075167ms", 0.219075167);
+        near("1m2.5s", 62.5);
+        near("6m0.690766s", 360.690766);
+        near("850µs", 0.00085);
+        near("120ns", 0.00000012);
+        assert_eq!(parse_log_duration(""), None);
+        assert_eq!(parse_log_duration("12"), None);
+        assert_eq!(parse_log_duration("1.2x"), None);
+    }
+}

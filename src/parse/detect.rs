@@ -118,6 +118,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     }
 
     let text = String::from_utf8_lossy(head);
+    if crate::parse::slow_log::looks_like(&text) {
+        return Detected::data(Kind::TidbSlowLog);
+    }
     if crate::parse::goroutines::looks_like_dump(&text) {
         return Detected::data(Kind::CrdbGoroutines);
     }

@@ -86,6 +86,14 @@ fn parse(
             }
             facts.sched = c.facts;
         }
+        Format::SlowLog => {
+            let out = super::slow_log::parse(text, id, kind, prefilter);
+            report.records = Some(out.records);
+            if out.records == 0 {
+                fail(report, InputError::NoDocument(kind));
+            }
+            facts.events = out.events;
+        }
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}
     }

@@ -17,6 +17,7 @@ pub mod pdctl;
 pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
+pub mod slow_log;
 pub mod time;
 pub mod unified;
 pub mod unsafe_recovery;
@@ -42,6 +43,8 @@ pub enum Format {
     UnsafeRecovery,
     /// pd-ctl `operator show` / `operator check` output.
     OperatorList,
+    /// TiDB's slow query log: one event per statement block.
+    SlowLog,
 }
 
 impl Format {
@@ -53,9 +56,18 @@ impl Format {
             Kind::PrometheusText | Kind::PrometheusJson => Format::Metrics,
             Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
             Kind::PdctlOperators => Format::OperatorList,
+            Kind::TidbSlowLog => Format::SlowLog,
             _ => Format::Pdctl,
         }
     }
+}
+
+/// The events a line- or block-wise dump reader kept (those that hit a rule's needle), and how
+/// many records (lines, blocks) it read.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub events: Vec<crate::model::LogEvent>,
+    pub records: u64,
 }
 
 /// What reading one non-log input yields: its facts, counts for the report, a problem to

@@ -9,7 +9,7 @@ use super::scan::excerpt;
 use crate::model::units::parse_byte_size;
 use crate::model::{
     InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId, Store,
-    StoreId, StoreState, Version,
+    StoreBalance, StoreId, StoreState, Version,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -568,6 +568,19 @@ fn store_from(
         .and_then(|s| s.get("last_heartbeat_ts"))
         .and_then(Value::as_str)
         .and_then(super::time::parse_rfc3339);
+    let num = |k: &str| status.and_then(|s| s.get(k)).and_then(Value::as_f64);
+    let start = status
+        .and_then(|s| s.get("start_ts"))
+        .and_then(Value::as_str)
+        .and_then(super::time::parse_rfc3339);
+    let uptime = status
+        .and_then(|s| s.get("uptime"))
+        .and_then(Value::as_str)
+        .and_then(crate::model::units::parse_log_duration)
+        .or_else(|| match (start, last_heartbeat) {
+            (Some(a), Some(b)) if b >= a => Some((b - a).num_milliseconds() as f64 / 1000.0),
+            _ => None,
+        });
     let id_off = text.find_key_num("id", id, from, until).unwrap_or(from);
     // Cite the `state_name` line (what a reader wants to see), else the id line.
     let line_off = memchr::memmem::find(&text.s.as_bytes()[id_off..until], b"\"state_name\"")
@@ -583,6 +596,13 @@ fn store_from(
         available: size("available"),
         region_count: status.and_then(|s| u64_of(s.get("region_count"))),
         leader_count: status.and_then(|s| u64_of(s.get("leader_count"))),
+        balance: StoreBalance {
+            leader_weight: num("leader_weight"),
+            region_weight: num("region_weight"),
+            leader_score: num("leader_score"),
+            region_score: num("region_score"),
+        },
+        uptime,
         last_heartbeat,
         loc: Location {
             input,
@@ -694,6 +714,27 @@ Success!
         assert_eq!(s.capacity, Some(0));
         assert_eq!(s.loc.line, 2);
         assert_eq!(out.answers.len(), 1);
+    }
+
+    #[test]
+    fn store_balance_fields_and_uptime() {
+        let j = r#"{"count": 2, "stores": [
+  { "store": { "id": 5, "state_name": "Up" },
+    "status": { "leader_count": 11, "leader_weight": 1, "leader_score": 11, "region_weight": 2,
+                "region_score": 24.5, "uptime": "865h29m33.273981143s" } },
+  { "store": { "id": 9, "state_name": "Up" },
+    "status": { "start_ts": "2017-04-28T08:44:58Z", "last_heartbeat_ts": "2017-04-28T08:46:59.903958281Z" } }
+]}"#;
+        let out = parse(j, InputId(0));
+        assert_eq!(out.stores.len(), 2);
+        let b = &out.stores[0].balance;
+        assert_eq!(b.leader_weight, Some(1.0));
+        assert_eq!(b.leader_score, Some(11.0));
+        assert_eq!(b.region_weight, Some(2.0));
+        assert_eq!(b.region_score, Some(24.5));
+        assert!((out.stores[0].uptime.unwrap() - 3_115_773.273_981_143).abs() < 1e-6);
+        assert_eq!(out.stores[1].balance.leader_score, None);
+        assert!((out.stores[1].uptime.unwrap() - 121.903).abs() < 1e-9);
     }
 
     #[test]

@@ -114,6 +114,14 @@ impl Prefilter {
             .collect()
     }
 
+    /// The groups that apply to inputs of a kind and whose needles a text contains, sorted.
+    pub fn groups_in(&self, text: &str, kind: Kind) -> Vec<u32> {
+        self.groups_of(text)
+            .into_iter()
+            .filter(|&g| self.group_applies(g, kind))
+            .collect()
+    }
+
     fn group_applies(&self, g: u32, kind: Kind) -> bool {
         match &self.groups[g as usize].kinds {
             None => true,

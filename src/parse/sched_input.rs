@@ -12,7 +12,9 @@ use serde_json::Value;
 /// Metrics the PD rules read. Other series are counted but not kept: a `tiup diag` bundle
 /// holds every metric of the cluster and memory must stay bounded by the facts kept.
 pub fn metric_wanted(name: &str) -> bool {
+    // PD's embedded etcd exports its own `etcd_*` series (disk, raft, leader changes).
     name.starts_with("pd_")
+        || name.starts_with("etcd_")
         || matches!(
             name,
             "process_start_time_seconds"

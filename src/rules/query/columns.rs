@@ -121,6 +121,11 @@ impl<'a> Row<'a> {
                     },
                     "region_count" => Value::opt_u64(s.region_count),
                     "leader_count" => Value::opt_u64(s.leader_count),
+                    "leader_weight" => opt_num(s.balance.leader_weight),
+                    "region_weight" => opt_num(s.balance.region_weight),
+                    "leader_score" => opt_num(s.balance.leader_score),
+                    "region_score" => opt_num(s.balance.region_score),
+                    "uptime" => opt_num(s.uptime),
                     "last_heartbeat" => Value::opt_time(s.last_heartbeat),
                     "heartbeat_age" => match (s.last_heartbeat, r.snapshot_time) {
                         (Some(hb), Some(t)) => Value::Num((t - hb).num_seconds() as f64),
@@ -458,4 +463,8 @@ pub fn event_text(ev: &LogEvent) -> String {
 /// The peers of a region record, as rows (for `count(peers where ...)` inside a region).
 pub fn peers_of<'a>(r: &'a RegionRow<'a>) -> Vec<Row<'a>> {
     r.r.peers.iter().map(|p| Row::Peer(r, p)).collect()
+}
+
+fn opt_num(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, Value::Num)
 }

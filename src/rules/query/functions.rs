@@ -5,7 +5,9 @@ use super::eval::{AGGREGATES, DEFAULTED, Env, unique};
 use super::expr::Expr;
 use super::tables::Row;
 use super::value::Value;
-use crate::model::units::{human_bytes, human_secs, parse_setting_secs, unquote_redacted};
+use crate::model::units::{
+    human_bytes, human_secs, parse_log_duration, parse_setting_secs, unquote_redacted,
+};
 use crate::model::{Component, Version};
 use std::collections::BTreeMap;
 
@@ -61,6 +63,7 @@ pub const FUNCTIONS: &[&str] = &[
     "low_space",
     "near",
     "clusters",
+    "runs",
     "each",
     "filter",
     "strftime",
@@ -68,6 +71,8 @@ pub const FUNCTIONS: &[&str] = &[
     "version_loc",
     "tail",
     "duration_secs",
+    "secs",
+    "tso_time",
     "unquote",
     "window",
 ];
@@ -414,6 +419,29 @@ impl<'a, 'c> Env<'a, 'c> {
                 }
                 _ => Value::Num(0.0),
             },
+            // runs(times, gap): the runs themselves, as maps `{start, end, count}` in time
+            // order, a new run after each gap longer than `gap` seconds.
+            "runs" => match (v.first(), n(1)) {
+                (Some(Value::List(l)), Some(gap)) => {
+                    let ts = l.iter().filter_map(|x| match x {
+                        Value::Time(t) => Some(*t),
+                        _ => None,
+                    });
+                    Value::List(
+                        runs(ts, gap)
+                            .into_iter()
+                            .map(|(start, end, count)| {
+                                Value::Map(BTreeMap::from([
+                                    ("start".to_string(), Value::Time(start)),
+                                    ("end".to_string(), Value::Time(end)),
+                                    ("count".to_string(), Value::Num(count as f64)),
+                                ]))
+                            })
+                            .collect(),
+                    )
+                }
+                _ => Value::List(Vec::new()),
+            },
             // A setting in PD's own log of its config (`schedule config is updated` [new=..],
             // `PD Config` [config=..]): the key, or the key under `schedule`.
             "pd_log_config" => match (self.row.and_then(|r| r.event()), s(0)) {
@@ -451,6 +479,26 @@ impl<'a, 'c> Env<'a, 'c> {
             "duration_secs" => s(0)
                 .and_then(|x| parse_setting_secs(&x))
                 .map_or(Value::Null, Value::Num),
+            // A duration as logs print it (`1.099200359s`, `219.075167ms`, `850µs`), in seconds
+            // with the fraction.
+            "secs" => s(0)
+                .and_then(|x| parse_log_duration(&x))
+                .map_or(Value::Null, Value::Num),
+            // tso_time(ts[, like]): the wall time of a TiDB/PD timestamp (TSO: milliseconds
+            // since the epoch shifted left by 18 logical bits), in the zone of `like` if given.
+            "tso_time" => {
+                let ts = match v.first() {
+                    Some(Value::Str(x)) => x.trim().parse::<u64>().ok(),
+                    Some(Value::Num(x)) if *x >= 0.0 => Some(*x as u64),
+                    _ => None,
+                };
+                let zone = match v.get(1) {
+                    Some(Value::Time(t)) => *t.offset(),
+                    _ => chrono::FixedOffset::east_opt(0).expect("UTC"),
+                };
+                ts.and_then(tso_physical)
+                    .map_or(Value::Null, |t| Value::Time(t.with_timezone(&zone)))
+            }
             // Without the redaction markers and quotes CockroachDB puts around values.
             "unquote" => s(0).map_or(Value::Null, |x| {
                 Value::Str(unquote_redacted(&x).to_string())
@@ -549,9 +597,57 @@ fn json_field(text: &str, key: &str) -> Value {
     super::tables::config_value(cur)
 }
 
+type Time = chrono::DateTime<chrono::FixedOffset>;
+
+/// The physical part of a TSO (its high bits: milliseconds since the epoch); 0 is no time.
+fn tso_physical(ts: u64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ms = i64::try_from(ts >> 18).ok().filter(|ms| *ms > 0)?;
+    chrono::DateTime::from_timestamp_millis(ms)
+}
+
+/// Times sorted and cut into runs at every gap longer than `gap` seconds: each run's first and
+/// last time and how many times it holds.
+fn runs(times: impl Iterator<Item = Time>, gap: f64) -> Vec<(Time, Time, usize)> {
+    let mut ts: Vec<Time> = times.collect();
+    ts.sort();
+    let mut out: Vec<(Time, Time, usize)> = Vec::new();
+    for t in ts {
+        match out.last_mut() {
+            Some((_, end, n)) if (t - *end).num_milliseconds() as f64 <= gap * 1000.0 => {
+                *end = t;
+                *n += 1;
+            }
+            _ => out.push((t, t, 1)),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tso_to_wall_time() {
+        // The safe point of tidb#64920's GC line: 2025-12-06 17:18:32 +08:00.
+        let t = tso_physical(462687492556980234).unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-12-06T09:18:32.696+00:00");
+        assert_eq!(tso_physical(0), None);
+    }
+
+    #[test]
+    fn runs_cut_at_gaps() {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let times = [
+            t("2023-08-23T15:46:30+08:00"),
+            t("2023-08-23T15:41:35+08:00"),
+            t("2023-08-23T15:41:51+08:00"),
+            t("2023-08-23T15:41:45+08:00"),
+        ];
+        let got = runs(times.into_iter(), 60.0);
+        assert_eq!(got, vec![(times[1], times[2], 3), (times[0], times[0], 1),]);
+        assert!(runs(std::iter::empty(), 60.0).is_empty());
+    }
 
     #[test]
     fn fixes_by_release_line() {
