@@ -391,6 +391,24 @@ mod tests {
         assert_eq!(detect("a", s), Detected::data(Kind::PdctlStore));
     }
 
+    /// A log after a long preamble (CockroachDB's `*` banner, a shell session) is found
+    /// anywhere in the sniff window, and said to follow a preamble.
+    #[test]
+    fn a_log_after_a_preamble() {
+        let mut s = String::from("$ cockroach start --insecure --join=a,b,c\n");
+        for _ in 0..250 {
+            s.push_str("* WARNING: RUNNING IN INSECURE MODE!\n*\n");
+        }
+        s.push_str("I171109 14:14:33.936738 1 cli/start.go:593  CockroachDB CCL v1.0.6\n");
+        assert_eq!(
+            detect("x", s.as_bytes()),
+            Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog)
+        );
+        assert!(log_after_preamble(s.as_bytes()));
+        let plain = "I171109 14:14:33.936738 1 cli/start.go:593  CockroachDB CCL v1.0.6\n";
+        assert!(!log_after_preamble(plain.as_bytes()));
+    }
+
     #[test]
     fn skips() {
         assert_eq!(detect("a", b""), Detected::Skip(InputError::Empty));

@@ -39,7 +39,7 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    const ALL: [Envelope; 7] = [
+    pub const ALL: [Envelope; 7] = [
         Envelope::DockerJson,
         Envelope::JournaldJson,
         Envelope::Cri,
@@ -269,7 +269,11 @@ const MONTHS: [&[u8; 3]; 12] = [
 /// Syslog / journald short: the stamp (`Feb 18 03:19:30[.412398]` or short-iso), the host,
 /// the program tag, and the message.
 fn syslog(l: &[u8]) -> Option<(&[u8], &[u8])> {
+    // journald's short-iso prints the local offset, never `Z` (that is kubectl's stamp).
     let n = if let Some(n) = rfc3339_len(l, false) {
+        if l[n - 1] == b'Z' {
+            return None;
+        }
         n
     } else {
         if l.len() < 16 || !MONTHS.iter().any(|m| l[..3] == m[..]) || l[3] != b' ' {
