@@ -790,6 +790,30 @@ mod tests {
                 Kind::TikvLog
             ))
         );
+        // TiKV's stderr under systemd, as journald and syslog keep it.
+        let journal = format!("Feb 18 03:19:30 h tikv-server[21873]: {TIKV}\n");
+        let d = detect::detect("messages", journal.as_bytes());
+        assert_eq!(
+            choose("messages", journal.as_bytes(), &d),
+            Some(Enveloped::Log(
+                Envelope::Syslog,
+                LogFormat::Unified,
+                Kind::TikvLog
+            ))
+        );
+        let json = format!(
+            "{{\"__REALTIME_TIMESTAMP\":\"1581967170412398\",\"MESSAGE\":{}}}\n",
+            serde_json::to_string(TIKV).unwrap()
+        );
+        let d = detect::detect("journal.json", json.as_bytes());
+        assert_eq!(
+            choose("journal.json", json.as_bytes(), &d),
+            Some(Enveloped::Log(
+                Envelope::JournaldJson,
+                LogFormat::Unified,
+                Kind::TikvLog
+            ))
+        );
         let systemd = "Feb 18 03:19:30 h systemd[1]: tikv-20160.service failed.\n";
         let d = detect::detect("messages", systemd.as_bytes());
         assert_eq!(
