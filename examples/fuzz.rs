@@ -33,6 +33,7 @@ use kvtriage::model::Kind;
 use kvtriage::model::{InputId, Level, Location};
 use kvtriage::parse::Format;
 use kvtriage::parse::detect::{self, Detected, SNIFF_BYTES};
+use kvtriage::parse::envelope;
 use kvtriage::parse::operator::{self, Operator};
 use kvtriage::parse::scan::{self, LogFormat, Prefilter, ScanCtx};
 use kvtriage::parse::{
@@ -578,7 +579,24 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             }
             let _ = detect::compressed_magic(head);
             let _ = archive::detect(head);
-            sig.text(&format!("{s:?}"));
+            // Envelopes: decided the same way twice; unwrapping keeps one line per line.
+            let env = envelope::sniff(head);
+            assert_eq!(
+                env,
+                envelope::sniff(head),
+                "envelope sniff is not deterministic"
+            );
+            let _ = envelope::choose(name, head, &s);
+            let outer = memchr::memchr_iter(b'\n', head).count()
+                + usize::from(head.last().is_some_and(|&c| c != b'\n'));
+            for e in envelope::Envelope::ALL {
+                let mut inner = Vec::new();
+                let mut un = envelope::Unwrap::new(head, e, zone(h));
+                std::io::Read::read_to_end(&mut un, &mut inner).expect("bytes in memory");
+                let n = memchr::memchr_iter(b'\n', &inner).count();
+                assert_eq!(n, outer, "{e:?} unwrapped {outer} lines into {n}");
+            }
+            sig.text(&format!("{s:?} {env:?}"));
         }
         Target::Time => {
             for (i, l) in text.split('\n').enumerate() {

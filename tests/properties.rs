@@ -1763,3 +1763,128 @@ fn fuzzer_is_deterministic_for_a_seed() {
         );
     }
 }
+
+// ---- envelopes ----------------------------------------------------------------------------
+
+/// An inner line: a TiKV head with soup after it, or soup; never a line end inside, and
+/// starting with a letter (markup at the start of a pasted line is the paste's, not the log's).
+fn arb_inner() -> impl Strategy<Value = String> {
+    (any::<bool>(), soup()).prop_map(|(head, s)| {
+        let s: String = s.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+        if head {
+            format!("[2022/03/28 09:34:38.062 +08:00] [ERROR] [kv.rs:729] [\"{s}\"]")
+        } else {
+            format!("x{s}")
+        }
+    })
+}
+
+/// `line` wrapped in envelope `i`: the outer text and the inner text unwrapping must yield.
+fn wrap(i: usize, line: &str, split: usize) -> (String, String) {
+    let stamp = "2020-11-15T08:02:37.712403118Z";
+    let json = |s: &str| serde_json::to_string(s).unwrap();
+    match i % 10 {
+        0 => (
+            format!(
+                "{{\"log\":{},\"stream\":\"stdout\",\"time\":\"{stamp}\"}}\n",
+                json(&format!("{line}\n"))
+            ),
+            format!("{line}\n"),
+        ),
+        1 => (
+            format!(
+                "{{\"__REALTIME_TIMESTAMP\":\"1581967170412398\",\"MESSAGE\":{}}}\n",
+                json(line)
+            ),
+            format!("{line}\n"),
+        ),
+        2 => (format!("{stamp} stderr F {line}\n"), format!("{line}\n")),
+        3 => {
+            // A CRI partial: split at a char boundary, joined on the first line.
+            let mut at = split.min(line.len());
+            while !line.is_char_boundary(at) {
+                at -= 1;
+            }
+            let (a, b) = line.split_at(at);
+            (
+                format!("{stamp} stdout P {a}\n{stamp} stdout F {b}\n"),
+                format!("{line}\n\n"),
+            )
+        }
+        4 => (
+            format!("[pod/basic-tikv-0/tikv] {line}\n"),
+            format!("{line}\n"),
+        ),
+        5 => (
+            format!("[pod/basic-tikv-0/tikv] {stamp} {line}\n"),
+            format!("{line}\n"),
+        ),
+        6 => (format!("{stamp} {line}\n"), format!("{line}\n")),
+        7 => (
+            format!("Feb  8 03:19:30.412398 host tikv-server[21873]: {line}\n"),
+            format!("{line}\n"),
+        ),
+        8 => (
+            format!("2020-02-18T03:19:30+0800 host systemd: {line}\n"),
+            format!("{line}\n"),
+        ),
+        _ => (format!("> - {line}\r\n"), format!("{line}\n")),
+    }
+}
+
+const ENVELOPES: [kvtriage::parse::envelope::Envelope; 10] = {
+    use kvtriage::parse::envelope::Envelope::*;
+    [
+        DockerJson,
+        JournaldJson,
+        Cri,
+        Cri,
+        KubectlPrefix,
+        KubectlPrefix,
+        Timestamps,
+        Syslog,
+        Syslog,
+        Pasted,
+    ]
+};
+
+#[test]
+fn any_envelope_around_any_line_yields_the_inner_line() {
+    use kvtriage::parse::envelope::{Unwrap, sniff};
+    use std::io::Read;
+    check(
+        300,
+        (0usize..10, arb_inner(), 0usize..200),
+        |(i, line, split)| {
+            let (outer, want) = wrap(i, &line, split);
+            let env = ENVELOPES[i];
+            prop_assert_eq!(sniff(outer.as_bytes()), Some(env), "{:?}", outer);
+            let mut un = Unwrap::new(outer.as_bytes(), env, utc());
+            let mut got = String::new();
+            un.read_to_string(&mut got).unwrap();
+            prop_assert_eq!(got, want);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn unwrapping_arbitrary_bytes_never_panics_and_keeps_line_numbers() {
+    use kvtriage::parse::envelope::{Envelope, Unwrap, choose, sniff};
+    use std::io::Read;
+    check(200, input_for(Target::Sniff), |data| {
+        let head = &data[..data.len().min(64 << 10)];
+        let _ = choose("x.log", head, &detect("x.log", head));
+        let _ = sniff(head);
+        let outer = head.iter().filter(|&&c| c == b'\n').count()
+            + usize::from(head.last().is_some_and(|&c| c != b'\n'));
+        for env in Envelope::ALL {
+            let mut inner = Vec::new();
+            Unwrap::new(head, env, utc())
+                .read_to_end(&mut inner)
+                .unwrap();
+            prop_assert_eq!(inner.iter().filter(|&&c| c == b'\n').count(), outer);
+        }
+        Ok(())
+    });
+}

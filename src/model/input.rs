@@ -165,6 +165,10 @@ pub struct InputReport {
     /// Whether `node` comes from the path (a bundle layout names it) rather than the content.
     #[serde(skip)]
     pub node_from_path: bool,
+    /// The envelope the log's lines came in (`docker-json`, `cri`, `kubectl-prefix`, ...),
+    /// unwrapped before parsing; absent for a plain file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<&'static str>,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -194,6 +198,7 @@ impl InputReport {
             kind,
             node_from_path: node.is_some(),
             node,
+            envelope: None,
             status: Status::Parsed,
             reason: None,
             bytes: 0,

@@ -16,7 +16,7 @@ mod version;
 
 pub use facts::Facts;
 pub use finding::{Entities, EvidenceRef, Finding, Risk, Severity, Step, entity_key};
-pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId};
+pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId, pod_node};
 pub use input::{InputReport, Kind, Status};
 pub use log::{Level, LogEvent, TemplateStat};
 

@@ -77,44 +77,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     let name_l = name.to_ascii_lowercase();
 
     // Logs: count heads of each format in the first lines.
-    let mut counts = [0usize; 4];
-    let mut seen = 0;
-    let mut first_head = None;
-    for l in lines(head).take(200) {
-        seen += 1;
-        let before = counts;
-        if unified::is_head(l) {
-            counts[0] += 1;
-        } else if legacy::is_head(l) {
-            counts[1] += 1;
-        } else if crdb_log::is_head(l) {
-            counts[2] += 1;
-        } else if jsonlog::is_head(l) {
-            counts[3] += 1;
-        }
-        if seen == 1 && counts != before {
-            first_head = counts.iter().zip(before).position(|(a, b)| *a != b);
-        }
-    }
-    let best = (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0);
-    // A log needs a few heads, or heads making up much of a short file.
-    // A log needs a few heads, heads making up much of a short file, or a file that starts with
-    // one (a short excerpt with a multi-line banner or backtrace).
-    if counts[best] >= 3
-        || (counts[best] > 0 && (counts[best] * 3 >= seen || first_head == Some(best)))
-    {
-        let format = [
-            LogFormat::Unified,
-            LogFormat::Legacy,
-            LogFormat::Crdb,
-            LogFormat::Json,
-        ][best];
-        let kind = if format == LogFormat::Crdb {
-            Kind::CrdbLog
-        } else {
-            tidb_family_kind(&name_l, head)
-        };
-        return Detected::Found(Format::Log(format), kind);
+    let (counts, seen, first_head) = head_counts(head, 200);
+    if let Some(best) = strong_log(&counts, seen, first_head) {
+        return log_of(best, &name_l, head);
     }
 
     let text = String::from_utf8_lossy(head);
@@ -140,10 +105,17 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if hostlog::looks_like(&text) {
         return Detected::Found(Format::Log(LogFormat::Host), Kind::HostLog);
     }
+    // No dump either: a log's lines anywhere in the sniff window, after a preamble (a stderr
+    // banner, a shell session, a ticket's prose) however long.
+    let (counts, _, _) = head_counts(head, usize::MAX);
+    let best = best_format(&counts);
+    if counts[best] > 0 {
+        return log_of(best, &name_l, head);
+    }
     // Text that names CockroachDB but holds too few entry heads to be taken for its log: its
     // stderr, a kernel log, an error report, an excerpt cut mid-entry. It is read as a crdb log
     // so that its lines are searched; a line outside an entry has no time or level.
-    if counts[2] > 0 || names_cockroach(&text) {
+    if names_cockroach(&text) {
         return Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog);
     }
     Detected::Skip(InputError::UnknownFormat)
@@ -151,6 +123,72 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
 
 fn names_cockroach(text: &str) -> bool {
     text.to_ascii_lowercase().contains("cockroach")
+}
+
+/// Heads of each log format (unified, legacy, crdb, json) in the first `max_lines` non-blank
+/// lines, the number of lines looked at, and the format of the first line if it is a head.
+fn head_counts(head: &[u8], max_lines: usize) -> ([usize; 4], usize, Option<usize>) {
+    let mut counts = [0usize; 4];
+    let mut seen = 0;
+    let mut first_head = None;
+    for l in lines(head).take(max_lines) {
+        seen += 1;
+        let before = counts;
+        if unified::is_head(l) {
+            counts[0] += 1;
+        } else if legacy::is_head(l) {
+            counts[1] += 1;
+        } else if crdb_log::is_head(l) {
+            counts[2] += 1;
+        } else if jsonlog::is_head(l) {
+            counts[3] += 1;
+        }
+        if seen == 1 && counts != before {
+            first_head = counts.iter().zip(before).position(|(a, b)| *a != b);
+        }
+    }
+    (counts, seen, first_head)
+}
+
+/// Whether a log is found only past the first lines (after a preamble: a banner, a shell
+/// session, a report's prose), so that the lines before its first entry are not the log's.
+pub fn log_after_preamble(head: &[u8]) -> bool {
+    let (counts, seen, first_head) = head_counts(head, 200);
+    strong_log(&counts, seen, first_head).is_none()
+}
+
+/// The format of a log the first lines show plainly: a few heads, heads making up much of a
+/// short file, or a file that starts with one (a short excerpt with a multi-line banner or
+/// backtrace).
+fn strong_log(counts: &[usize; 4], seen: usize, first_head: Option<usize>) -> Option<usize> {
+    let best = best_format(counts);
+    let n = counts[best];
+    (n >= 3 || (n > 0 && (n * 3 >= seen || first_head == Some(best)))).then_some(best)
+}
+
+/// How many lines of the sniff window are entry heads of any log format (to compare a file
+/// as it is with the file unwrapped).
+pub fn head_lines(head: &[u8]) -> usize {
+    head_counts(head, usize::MAX).0.iter().sum()
+}
+
+fn best_format(counts: &[usize; 4]) -> usize {
+    (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0)
+}
+
+fn log_of(best: usize, name_l: &str, head: &[u8]) -> Detected {
+    let format = [
+        LogFormat::Unified,
+        LogFormat::Legacy,
+        LogFormat::Crdb,
+        LogFormat::Json,
+    ][best.min(3)];
+    let kind = if format == LogFormat::Crdb {
+        Kind::CrdbLog
+    } else {
+        tidb_family_kind(name_l, head)
+    };
+    Detected::Found(Format::Log(format), kind)
 }
 
 /// TiKV writes Rust sources, PD/TiDB Go sources, TiFlash C++ sources; TiFlash's proxy writes
@@ -385,6 +423,24 @@ mod tests {
         assert_eq!(detect("output.txt", s), Detected::data(Kind::PdctlRegions));
         let s = b"{ \"store\": { \"id\": 5, \"state_name\": \"Offline\" }, \"status\": {} }";
         assert_eq!(detect("a", s), Detected::data(Kind::PdctlStore));
+    }
+
+    /// A log after a long preamble (CockroachDB's `*` banner, a shell session) is found
+    /// anywhere in the sniff window, and said to follow a preamble.
+    #[test]
+    fn a_log_after_a_preamble() {
+        let mut s = String::from("$ cockroach start --insecure --join=a,b,c\n");
+        for _ in 0..250 {
+            s.push_str("* WARNING: RUNNING IN INSECURE MODE!\n*\n");
+        }
+        s.push_str("I171109 14:14:33.936738 1 cli/start.go:593  CockroachDB CCL v1.0.6\n");
+        assert_eq!(
+            detect("x", s.as_bytes()),
+            Detected::Found(Format::Log(LogFormat::Crdb), Kind::CrdbLog)
+        );
+        assert!(log_after_preamble(s.as_bytes()));
+        let plain = "I171109 14:14:33.936738 1 cli/start.go:593  CockroachDB CCL v1.0.6\n";
+        assert!(!log_after_preamble(plain.as_bytes()));
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub enum InputError {
     Compression(&'static str),
     #[error("no known log or dump format in the first 64 KiB")]
     UnknownFormat,
+    /// Lines in an envelope (docker, CRI, kubectl, journald, syslog) around no known format.
+    #[error("{0} envelope around no known log format")]
+    EnvelopeOnly(&'static str),
     #[error("no log entry could be parsed")]
     NoLogEntry,
     #[error("no {0} JSON document found")]
@@ -28,7 +31,8 @@ impl InputError {
             InputError::Empty
             | InputError::Binary
             | InputError::Compression(_)
-            | InputError::UnknownFormat => Status::Skipped,
+            | InputError::UnknownFormat
+            | InputError::EnvelopeOnly(_) => Status::Skipped,
             InputError::NoLogEntry | InputError::NoDocument(_) | InputError::Unreadable(_) => {
                 Status::Failed
             }

@@ -2,7 +2,8 @@
 //! facts under the id it was given at discovery, its report filled in.
 
 use super::Format;
-use super::detect::{Detected, SNIFF_BYTES, detect};
+use super::detect::{self, Detected, SNIFF_BYTES, detect};
+use super::envelope::{self, Envelope, Enveloped, Unwrap};
 use super::error::InputError;
 use super::scan::{self, LogFormat, Prefilter, ScanCtx};
 use crate::model::{
@@ -45,14 +46,27 @@ const EXCERPT_CHARS: usize = 300;
 pub fn parse_bytes(at: InputAt<'_>, data: &[u8], ctx: &ParseCtx<'_>) -> Parsed {
     let InputAt { id, path, node } = at;
     let head = &data[..data.len().min(SNIFF_BYTES)];
-    let mut report = InputReport::new(id, path, Kind::Unknown, node);
+    let mut report = InputReport::new(id, path, Kind::Unknown, node.clone());
     report.bytes = data.len() as u64;
     let mut facts = Facts::default();
-    match detect(path, head) {
+    let mut detected = detect(path, head);
+    match envelope::choose(path, head, &detected) {
+        Some(Enveloped::Log(env, layout, kind)) => {
+            let at = InputAt { id, path, node };
+            // Bytes in memory: reading them cannot fail.
+            let (mut parsed, _) = parse_enveloped(at, &mut &data[..], (env, layout, kind), ctx);
+            parsed.report.bytes = data.len() as u64;
+            return parsed;
+        }
+        Some(Enveloped::Nothing(e)) => detected = Detected::Skip(e),
+        None => {}
+    }
+    match detected {
         Detected::Skip(e) => report.set_problem(e.status(), e.to_string()),
         Detected::Found(Format::Log(layout), kind) => {
             report.kind = kind;
-            let out = scan::scan_log(data, &scan_ctx(id, kind, layout, ctx));
+            let mut out = scan::scan_log(data, &scan_ctx(id, kind, layout, ctx));
+            drop_preamble(&mut out, head, false);
             take_log(&mut report, &mut facts, out, kind, ctx.version_group);
         }
         Detected::Found(format, kind) => {
@@ -147,12 +161,30 @@ pub fn parse_stream(
     let InputAt { id, path, node } = at;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     std::io::Read::take(&mut *src, SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    if let Detected::Found(Format::Log(format), kind) = detect(path, &head) {
+    let detected = detect(path, &head);
+    if let Some(Enveloped::Log(env, format, kind)) = envelope::choose(path, &head, &detected) {
+        let mut counted = CountingReader { inner: src, n: 0 };
+        let mut reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            std::io::Read::chain(&head[..], &mut counted),
+        );
+        let at = InputAt { id, path, node };
+        let (mut parsed, error) = parse_enveloped(at, &mut reader, (env, format, kind), ctx);
+        drop(reader);
+        parsed.report.bytes = head.len() as u64 + counted.n;
+        out.push(parsed);
+        return error.map_or(Ok(()), Err);
+    }
+    if let Detected::Found(Format::Log(format), kind) = detected {
         let mut report = InputReport::new(id, path, kind, node);
         let head_len = head.len() as u64;
         let mut counted = CountingReader { inner: src, n: 0 };
-        let (scanned, error) =
+        let after_preamble = detect::log_after_preamble(&head);
+        let (mut scanned, error) =
             scan::scan_stream(head, &mut counted, &scan_ctx(id, kind, format, ctx));
+        if after_preamble {
+            drop_preamble(&mut scanned, &[], true);
+        }
         let mut facts = Facts::default();
         take_log(&mut report, &mut facts, scanned, kind, ctx.version_group);
         report.bytes = head_len + counted.n;
@@ -166,6 +198,44 @@ pub fn parse_stream(
     std::io::Read::take(&mut *src, ctx.max_dump_bytes).read_to_end(&mut data)?;
     out.push(parse_bytes(InputAt { id, path, node }, &data, ctx));
     Ok(())
+}
+
+/// An enveloped log, read through [`Unwrap`]: the inner lines scanned as their own format
+/// under the outer line numbers; an entry whose own line gives no time takes its envelope's,
+/// and a `kubectl --prefix` pod names the node when the path does not.
+fn parse_enveloped(
+    at: InputAt<'_>,
+    src: &mut dyn std::io::BufRead,
+    (env, format, kind): (Envelope, LogFormat, Kind),
+    ctx: &ParseCtx<'_>,
+) -> (Parsed, Option<std::io::Error>) {
+    let InputAt { id, path, node } = at;
+    let mut report = InputReport::new(id, path, kind, node);
+    report.envelope = Some(env.name());
+    let mut un = Unwrap::new(src, env, ctx.assume_tz);
+    let (mut scanned, error) =
+        scan::scan_stream(Vec::new(), &mut un, &scan_ctx(id, kind, format, ctx));
+    for e in scanned.events.iter_mut().filter(|e| e.time.is_none()) {
+        e.time = un.time_of(e.loc.line);
+    }
+    drop_preamble(&mut scanned, &[], env == Envelope::Pasted);
+    let (first, last) = un.span();
+    scanned.first_time = scanned.first_time.or(first);
+    scanned.last_time = scanned.last_time.or(last);
+    if report.node.is_none() {
+        report.node = un.pod.as_deref().and_then(crate::model::pod_node);
+    }
+    let mut facts = Facts::default();
+    take_log(&mut report, &mut facts, scanned, kind, ctx.version_group);
+    (Parsed { report, facts }, error)
+}
+
+/// Lines before the first entry of a log pasted into other text (a banner, a shell session,
+/// a report's prose) are not unparsed log lines; in a plain log they are.
+fn drop_preamble(out: &mut scan::ScanOutput, head: &[u8], pasted: bool) {
+    if out.preamble_lines > 0 && (pasted || detect::log_after_preamble(head)) {
+        out.unparsed_lines = out.unparsed_lines.saturating_sub(out.preamble_lines);
+    }
 }
 
 /// Counts the bytes read through it.

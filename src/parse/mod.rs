@@ -6,6 +6,7 @@ pub mod crdb_log;
 pub mod crdb_table;
 pub mod detect;
 mod dump;
+pub mod envelope;
 pub mod error;
 pub mod goroutines;
 pub mod hostlog;

@@ -163,6 +163,9 @@ pub struct ScanOutput {
     pub templates: Vec<TemplateStat>,
     /// Entries kept because of `keep_level` beyond the cap (not kept, only counted).
     pub dropped_events: u64,
+    /// Non-blank lines before the file's first entry (counted in `unparsed_lines` too): a
+    /// preamble when the log was pasted into other text.
+    pub preamble_lines: u64,
     /// Non-blank lines before the first entry head of a chunk, and how many of them look
     /// like damaged heads (see [`scan_chunk`]).
     leading_orphans: u64,
@@ -218,6 +221,7 @@ fn absorb(out: &mut ScanOutput, mut p: ScanOutput) {
     out.unparsed_lines += if out.records > 0 {
         p.leading_broken
     } else {
+        out.preamble_lines += p.leading_orphans;
         p.leading_orphans
     };
     for ev in &mut p.events {

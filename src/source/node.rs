@@ -2,7 +2,10 @@
 
 /// Finds a node address in a path: `tikv-10.0.1.5-20160/log/tikv.log` → `10.0.1.5:20160`;
 /// tiup diag `10.0.1.5/tidb-deploy/tikv-20160/log/tikv.log` → `10.0.1.5:20160`;
-/// CockroachDB debug zip `debug/nodes/4/logs/...` → `n4`.
+/// CockroachDB debug zip `debug/nodes/4/logs/...` → `n4`; a Kubernetes pod name (TiDB
+/// Operator `basic-tikv-0`, CockroachDB `cockroachdb-2`) as a folder, a file name
+/// (`basic-tikv-0.log`) or in the kubelet's layouts (`pods/<ns>_<pod>_<uid>/`,
+/// `containers/<pod>_<ns>_<container>-<id>.log`) → the pod name.
 pub fn node_from_path(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     // component-IP-port
@@ -38,6 +41,20 @@ pub fn node_from_path(path: &str) -> Option<String> {
             return Some(format!("n{}", w[1]));
         }
     }
+    // Kubernetes pod names, innermost first.
+    for p in parts.iter().rev() {
+        // `basic-tikv-0.log`, `cockroachdb-2.log.gz`: without extensions (`tikv-2.1` is no pod).
+        let mut stem = *p;
+        while let Some((s, ext)) = stem.rsplit_once('.') {
+            if ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_alphabetic()) {
+                break;
+            }
+            stem = s;
+        }
+        if let Some(n) = stem.split('_').find_map(crate::model::pod_node) {
+            return Some(n);
+        }
+    }
     None
 }
 
@@ -65,5 +82,19 @@ mod tests {
             Some("n4")
         );
         assert_eq!(node_from_path("logs/tikv.log"), None);
+        assert_eq!(
+            node_from_path("logs/basic-tikv-0.log").as_deref(),
+            Some("basic-tikv-0")
+        );
+        assert_eq!(
+            node_from_path("var/log/pods/default_basic-pd-1_0f3c/pd/0.log").as_deref(),
+            Some("basic-pd-1")
+        );
+        assert_eq!(
+            node_from_path("var/log/containers/cockroachdb-2_db_cockroachdb-4e1f.log").as_deref(),
+            Some("cockroachdb-2")
+        );
+        assert_eq!(node_from_path("tidb-deploy/tikv-20160/log/tikv.log"), None);
+        assert_eq!(node_from_path("pasted-tikv-2.1-panic.txt"), None);
     }
 }
