@@ -208,6 +208,10 @@ fn tidb_family_kind(name: &str, head: &[u8]) -> Kind {
     if rs > go {
         return Kind::TikvLog;
     }
+    // RocksDB's own LOG (`<data-dir>/db/LOG`): TiKV's engine; its sources are C++ `.cc` files.
+    if text.matches(".cc:").count() > go && head.get(10) == Some(&b'-') {
+        return Kind::TikvLog;
+    }
     if text.contains("Welcome to Placement Driver") {
         return Kind::PdLog;
     }

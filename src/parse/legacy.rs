@@ -5,6 +5,9 @@
 //!   lower-case logrus levels `[info]`, `[warning]`)
 //! * `2018/12/27 17:30:27.744 INFO <unknown>:1279: msg` (TiKV 2.1 slog short levels)
 //! * `2016/08/24 20:48:52 server.go:93: [info] msg` (very old PD, no milliseconds)
+//! * `2023/09/18-14:07:09.938174 139725816433456 [WARN] [db/column_family.cc:948] [default] msg`
+//!   (RocksDB's own `LOG` in a TiKV data dir, `<data-dir>/db/LOG`; older RocksDB leaves out the
+//!   level, which is then INFO)
 
 use super::time::parse_naive_prefix;
 use crate::model::Level;
@@ -68,7 +71,7 @@ pub fn head_level(b: &[u8]) -> Option<Option<Level>> {
     let shaped = b.len() > 21
         && b[4] == b'/'
         && b[7] == b'/'
-        && b[10] == b' '
+        && (b[10] == b' ' || b[10] == b'-')
         && b[13] == b':'
         && b[16] == b':'
         && b[0].is_ascii_digit()
@@ -89,7 +92,33 @@ pub fn head_level(b: &[u8]) -> Option<Option<Level>> {
     let utc = FixedOffset::east_opt(0)?;
     let (_, n) = parse_naive_prefix(s, utc)?;
     let rest = s.get(n..)?.strip_prefix(' ')?;
+    if b[10] == b'-' {
+        return rocksdb_rest(rest).map(|(level, _, _)| Some(level));
+    }
     head_rest(rest).map(|(level, _, _)| Some(level))
+}
+
+/// RocksDB's `LOG`: after the time, a thread id, an optional `[LEVEL]` and the `[file:line]`
+/// source in brackets.
+fn rocksdb_rest(rest: &str) -> Option<(Level, &str, &str)> {
+    let (tid, r) = rest.split_once(' ')?;
+    if tid.is_empty() || !tid.bytes().all(|c| c.is_ascii_hexdigit() || c == b'x') {
+        return None;
+    }
+    let (level, r) = match bracket_level(r) {
+        Ok((r, lvl)) => (Level::parse(lvl)?, r),
+        Err(_) => (Level::Info, r),
+    };
+    let inner = r.strip_prefix('[')?;
+    let end = inner.find(']')?;
+    let src = &inner[..end];
+    if !src.contains(':') {
+        return None;
+    }
+    let msg = inner[end + 1..]
+        .strip_prefix(' ')
+        .unwrap_or(&inner[end + 1..]);
+    Some((level, src, msg))
 }
 
 fn head_rest(rest: &str) -> Option<(Level, &str, &str)> {
@@ -109,7 +138,11 @@ fn head_rest(rest: &str) -> Option<(Level, &str, &str)> {
 pub fn parse_line(line: &str, assume: FixedOffset) -> Option<Line<'_>> {
     let (time, n) = parse_naive_prefix(line, assume)?;
     let rest = line.get(n..)?.strip_prefix(' ')?;
-    let (level, source, message) = head_rest(rest)?;
+    let (level, source, message) = if line.as_bytes().get(10) == Some(&b'-') {
+        rocksdb_rest(rest)?
+    } else {
+        head_rest(rest)?
+    };
     Some(Line {
         time: Some(time),
         level,
@@ -148,6 +181,25 @@ mod tests {
         );
         let l = parse_line("2019/08/13 03:27:49.382 ERRO mod.rs:26: boom", utc()).unwrap();
         assert_eq!(l.level, Level::Error);
+    }
+
+    #[test]
+    fn rocksdb_log() {
+        let l = parse_line("2023/09/18-14:07:09.938174 139725816433456 [WARN] [/column_family.cc:948] [default] Stopping writes because we have 36 level-0 files", utc()).unwrap();
+        assert_eq!(l.level, Level::Warn);
+        assert_eq!(l.source, "/column_family.cc:948");
+        assert_eq!(
+            l.message,
+            "[default] Stopping writes because we have 36 level-0 files"
+        );
+        let l = parse_line(
+            "2019/01/02-03:04:05.000006 7f1e2c3fd700 [db/db_impl.cc:100] Recovered",
+            utc(),
+        )
+        .unwrap();
+        assert_eq!(l.level, Level::Info);
+        assert_eq!(l.message, "Recovered");
+        assert!(!is_head(b"2019/01/02-03:04:05.000006 not a rocksdb line"));
     }
 
     #[test]
