@@ -42,6 +42,12 @@ pub enum Kind {
     /// Go goroutine dump of a CockroachDB node (`debug zip` `nodes/<id>/stacks.txt`).
     #[serde(rename = "crdb-goroutines")]
     CrdbGoroutines,
+    /// `cockroach` CLI output that is an error (`ERROR: …`, `Failed running "node status"`).
+    #[serde(rename = "crdb-cli-error")]
+    CrdbCliError,
+    /// `tikv-ctl` commands and their answers (`bad-regions`, `tombstone`, `size`, …).
+    #[serde(rename = "tikv-ctl-output")]
+    TikvCtlOutput,
     #[serde(rename = "prometheus-text")]
     PrometheusText,
     #[serde(rename = "prometheus-json")]
@@ -51,7 +57,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 21] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -68,6 +74,8 @@ impl Kind {
         Kind::CrdbNodeStatus,
         Kind::CrdbDecommissionOutput,
         Kind::CrdbGoroutines,
+        Kind::CrdbCliError,
+        Kind::TikvCtlOutput,
         Kind::PrometheusText,
         Kind::PrometheusJson,
         Kind::Unknown,
@@ -91,6 +99,8 @@ impl Kind {
             Kind::CrdbNodeStatus => "crdb-node-status",
             Kind::CrdbDecommissionOutput => "crdb-decommission-output",
             Kind::CrdbGoroutines => "crdb-goroutines",
+            Kind::CrdbCliError => "crdb-cli-error",
+            Kind::TikvCtlOutput => "tikv-ctl-output",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
             Kind::Unknown => "unknown",

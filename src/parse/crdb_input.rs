@@ -15,6 +15,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
             records,
             unparsed_lines: Some(d.unparsed_lines),
             problem: (records == 0).then(|| "no goroutine could be read".to_string()),
+            partial: None,
             versions: Vec::new(),
             facts: CrdbFacts {
                 goroutines: vec![(input, d.goroutines)],
@@ -27,10 +28,14 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
         (out.records == 0).then(|| "no node table or decommission line could be read".to_string());
     let commands = commands(text, input);
     let runs = decommission_runs(input, &out, &commands);
+    let partial = out.cut_row.map(|l| {
+        format!("the table is cut mid-row at line {l}: the rows above it are whole, that row keeps the cells before the cut, the rest is missing")
+    });
     Collected {
         records: out.records,
         unparsed_lines: Some(out.unparsed_lines),
         problem,
+        partial,
         versions: build_versions(&out),
         facts: CrdbFacts {
             commands,

@@ -109,7 +109,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
             LogFormat::Crdb,
             LogFormat::Json,
         ][best];
-        let kind = if format == LogFormat::Crdb {
+        let kind = if format == LogFormat::Crdb
+            || (format == LogFormat::Json && lines(head).take(20).any(jsonlog::is_crdb))
+        {
             Kind::CrdbLog
         } else {
             tidb_family_kind(&name_l, head)
@@ -127,10 +129,16 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if let Some(k) = json_kind(&text) {
         return Detected::data(k);
     }
+    if let Some(k) = cli_kind(&text) {
+        return Detected::data(k);
+    }
     if is_prometheus_text(&text) {
         return Detected::data(Kind::PrometheusText);
     }
-    if text.contains("Failed! [") || text.contains("cannot build operator") {
+    if text.contains("Failed! [")
+        || text.contains("cannot build operator")
+        || crate::parse::pdctl::is_transcript(&text)
+    {
         return Detected::data(Kind::PdctlTranscript);
     }
     Detected::Skip(InputError::UnknownFormat)
@@ -248,7 +256,9 @@ fn json_kind(text: &str) -> Option<Kind> {
     if t.starts_with("\"stores\"") || (has("stores") && has("count")) {
         return Some(Kind::PdctlStores);
     }
-    if has("store") && has("status") && (has("state_name") || has("address")) {
+    if (has("store") && has("status") && (has("state_name") || has("address")))
+        || (t.starts_with('{') && t[1..].trim_start().starts_with("\"store\""))
+    {
         return Some(Kind::PdctlStore);
     }
     if t.starts_with("\"regions\"") || (has("regions") && has("count")) {
@@ -267,6 +277,18 @@ fn json_kind(text: &str) -> Option<Kind> {
         if body.contains("currentStep") || body.contains("createAt") {
             return Some(Kind::PdctlOperators);
         }
+    }
+    None
+}
+
+/// Answers of the command-line tools that are not JSON: `tikv-ctl` captures, `cockroach`
+/// CLI errors (`ERROR: …` then `Failed running "node status"`).
+fn cli_kind(text: &str) -> Option<Kind> {
+    if crate::parse::tikv_ctl::looks_like(text) {
+        return Some(Kind::TikvCtlOutput);
+    }
+    if text.contains("Failed running \"") {
+        return Some(Kind::CrdbCliError);
     }
     None
 }

@@ -41,8 +41,13 @@ fn parse(
         Format::Pdctl => {
             let out = super::pdctl::parse(text, id);
             report.records = Some(out.records + out.answers.len() as u64);
+            if !out.partial.is_empty() {
+                report.set_partial(out.partial.join("; "));
+            }
             match out.problem {
-                Some(p) if out.records == 0 => fail(report, InputError::Unreadable(p)),
+                Some(p) if out.records == 0 && out.answers.is_empty() => {
+                    fail(report, InputError::Unreadable(p))
+                }
                 Some(p) => report.note_problem(p),
                 None if out.records == 0 && out.answers.is_empty() => {
                     fail(report, InputError::NoDocument(kind))
@@ -73,6 +78,9 @@ fn parse(
         Format::CrdbCli | Format::Goroutines => {
             let c = super::crdb_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
+            if let Some(p) = c.partial {
+                report.set_partial(p);
+            }
             for (comp, v, line) in c.versions {
                 facts.note_version(comp, v, at(line));
             }
@@ -85,6 +93,21 @@ fn parse(
                 facts.note_version(comp, v, at(line));
             }
             facts.sched = c.facts;
+        }
+        Format::TikvCtl => {
+            let out = super::tikv_ctl::parse(text, id);
+            report.records = Some(out.events.len() as u64);
+            if !out.partial.is_empty() {
+                report.set_partial(out.partial.join("; "));
+            }
+            if out.events.is_empty() {
+                fail(report, InputError::NoDocument(kind));
+            }
+            let mut events = out.events;
+            for e in &mut events {
+                e.groups = prefilter.groups_of(&e.message);
+            }
+            facts.events = events;
         }
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}
