@@ -168,9 +168,22 @@ pub fn prefix_value(s: &str) -> Option<(serde_json::Value, bool)> {
     let mut p = Prefix {
         s: s.as_bytes(),
         i: 0,
+        keep_cut: true,
     };
     p.ws();
     p.value(0)
+}
+
+/// Like [`prefix_value`], but a member cut short is left out whatever its type: only whole
+/// members (the fields of a log line cut in the middle).
+pub fn whole_members(s: &str) -> Option<serde_json::Value> {
+    let mut p = Prefix {
+        s: s.as_bytes(),
+        i: 0,
+        keep_cut: false,
+    };
+    p.ws();
+    p.value(0).map(|(v, _)| v)
 }
 
 /// Nesting deeper than this is not followed (a bounded stack for any input).
@@ -179,6 +192,8 @@ const MAX_DEPTH: usize = 128;
 struct Prefix<'a> {
     s: &'a [u8],
     i: usize,
+    /// Keep an object member cut short (with what it holds so far).
+    keep_cut: bool,
 }
 
 impl Prefix<'_> {
@@ -238,7 +253,9 @@ impl Prefix<'_> {
                             m.insert(key, v);
                         }
                         Some((v @ (Value::Object(_) | Value::Array(_)), false)) => {
-                            m.insert(key, v);
+                            if self.keep_cut {
+                                m.insert(key, v);
+                            }
                             return Some((Value::Object(m), false));
                         }
                         _ => return Some((Value::Object(m), false)),

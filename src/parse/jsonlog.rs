@@ -40,8 +40,8 @@ pub fn parse_line(line: &str) -> Option<Line> {
     {
         Ok(m) => (m, true),
         // Cut: every complete member.
-        Err(_) => match super::documents::prefix_value(line)? {
-            (serde_json::Value::Object(m), _) => (m, false),
+        Err(_) => match super::documents::whole_members(line)? {
+            serde_json::Value::Object(m) => (m, false),
             _ => return None,
         },
     };
@@ -76,13 +76,13 @@ pub fn parse_line(line: &str) -> Option<Line> {
             _ => out.fields.push((k, text)),
         }
     }
-    if out.source.is_none()
-        && let (Some(f), l) = file_line
-    {
-        out.source = Some(match l {
-            Some(l) => format!("{f}:{l}"),
-            None => f,
-        });
+    // `file:line`; a cut line that lost `line` keeps no source rather than half of one.
+    if out.source.is_none() {
+        out.source = match file_line {
+            (Some(f), Some(l)) => Some(format!("{f}:{l}")),
+            (Some(f), None) if whole => Some(f),
+            _ => None,
+        };
     }
     if !whole && out.message.is_empty() {
         out.message = cut_string(line, "message")
@@ -109,8 +109,15 @@ fn cut_string(line: &str, key: &str) -> Option<String> {
                 Some('t') => out.push('\t'),
                 Some('u') => {
                     let hex: String = chars.by_ref().take(4).collect();
-                    out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+                    match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        Some(c) if hex.len() == 4 => out.push(c),
+                        // Cut inside the escape, or half of a surrogate pair: stop there.
+                        _ => break,
+                    }
                 }
+                Some('r') => out.push('\r'),
+                Some('b') => out.push('\u{8}'),
+                Some('f') => out.push('\u{c}'),
                 Some(other) => out.push(other),
                 None => break,
             },

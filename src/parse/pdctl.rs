@@ -630,10 +630,11 @@ fn take_records(
         }
     } else if m.get("store").is_some_and(Value::is_object) {
         // A store cut before its state says nothing about it: its state would read as Up.
-        let stated = m
-            .get("store")
-            .and_then(Value::as_object)
-            .is_some_and(|st| st.contains_key("state") || st.contains_key("state_name"));
+        // The code alone settles Offline (1) and Tombstone (2); code 0 is named Up, Down or
+        // Disconnected by `state_name`, which must then be there.
+        let stated = m.get("store").and_then(Value::as_object).is_some_and(|st| {
+            st.contains_key("state_name") || i64_of(st.get("state")).is_some_and(|c| c != 0)
+        });
         if let Some(st) = store_from(m, text, start, end, input).filter(|_| stated || !cut) {
             if !cut {
                 out.partial.push(format!(
