@@ -225,7 +225,7 @@ fn is_session_line(line: &str) -> bool {
         || t.starts_with(['$', '»', '%', '#'])
         || t.starts_with(">>")
         || pdctl_args(t).is_some()
-        || super::documents::pd_api_command(t).is_some()
+        || (is_curl_line(t) && super::documents::pd_api_command(t).is_some())
 }
 
 /// A pd-ctl answer line of any release: `Success!`, `successful!`, `Failed! [500] "…"`,
@@ -235,8 +235,12 @@ pub fn is_answer(t: &str) -> bool {
         .strip_prefix('[')
         .and_then(|r| r.get(..4))
         .is_some_and(|c| c.as_bytes()[..3].iter().all(u8::is_ascii_digit) && c.ends_with(']'));
+    // `Failed to get store: [400] "…"`: pd-ctl's own wording has the HTTP code after it.
+    let failed_to = t.starts_with("Failed to ")
+        && t.find(": [")
+            .is_some_and(|p| t.as_bytes().get(p + 3).is_some_and(u8::is_ascii_digit));
     code || t.starts_with("Failed!")
-        || t.starts_with("Failed to ")
+        || failed_to
         || t.starts_with("Success!")
         || t.starts_with("successful!")
         || t.contains("cannot build operator")
@@ -262,10 +266,67 @@ pub fn is_transcript(text: &str) -> bool {
     text.lines().take(400).any(|l| {
         let t = l.trim();
         is_answer(t)
-            || ((t.contains("pd-ctl") || t.contains("ctl:v") || t.starts_with(['»', '>']))
-                && pdctl_args(t).is_some())
-            || (t.contains("curl") && super::documents::pd_api_command(t).is_some())
+            || is_command_line(t)
+            || (is_curl_line(t) && super::documents::pd_api_command(t).is_some())
     })
+}
+
+/// `curl …` typed at a prompt (`$ curl`, `[jenkins@host ~]$ curl`, `curl` first), not prose
+/// that quotes a curl command.
+fn is_curl_line(t: &str) -> bool {
+    t.find("curl ").is_some_and(|p| {
+        let before = t[..p].trim_end();
+        before.is_empty() || before.ends_with(['$', '#', '%', '>'])
+    })
+}
+
+/// pd-ctl's commands (its `help` of the 2.x–8.x releases).
+const PDCTL_COMMANDS: &[&str] = &[
+    "store",
+    "region",
+    "config",
+    "operator",
+    "scheduler",
+    "member",
+    "health",
+    "unsafe",
+    "tso",
+    "cluster",
+    "label",
+    "hot",
+    "ping",
+    "log",
+    "plugin",
+    "min-resolved-ts",
+    "service-gc-safepoint",
+    "keyspace",
+    "keyspace-group",
+    "resource-manager",
+    "stores",
+    "table-ns",
+    "classifier",
+];
+
+/// A pd-ctl command line as a session shows it: a prompt (`»`, `>>`, `$`, `%`, `#`,
+/// `[user@host ~]$`) or the binary first (`pd-ctl`, `./bin/pd-ctl`, `tiup ctl:v… pd`), then one
+/// of pd-ctl's commands. Prose that mentions pd-ctl, and quoted log lines that say "pd", are not.
+fn is_command_line(t: &str) -> bool {
+    let Some(args) = pdctl_args(t) else {
+        return false;
+    };
+    if !args
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| PDCTL_COMMANDS.contains(&w))
+    {
+        return false;
+    }
+    let first = t.split_whitespace().next().unwrap_or("");
+    let binary = |w: &str| w.ends_with("pd-ctl") || w == "tiup" || w.ends_with("/ctl");
+    t.starts_with(['»', '$', '%', '#'])
+        || t.starts_with(">>")
+        || (t.starts_with('[') && (t.contains("]$ ") || t.contains("]# ")))
+        || binary(first.trim_start_matches(['$', '>']))
 }
 
 /// Recovers what a cut or elided document holds: every complete record before the cut at any
@@ -358,7 +419,7 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
             .push(answer_event(input, line_no, level, t.to_string(), cmd));
     } else if let Some(p) = pdctl_args(t) {
         out.last_command = Some(p.to_string());
-    } else if let Some(c) = super::documents::pd_api_command(t).filter(|_| t.contains("curl")) {
+    } else if let Some(c) = super::documents::pd_api_command(t).filter(|_| is_curl_line(t)) {
         // Keep a `| jq …` filter: it decides what the answer is.
         out.last_command = Some(match t.find("| jq") {
             Some(p) => format!("{c} {}", &t[p..]),
@@ -1052,6 +1113,22 @@ Success!
             assert_eq!(out.answers[0].field("command"), Some("scheduler remove x"));
         }
         assert!(!is_answer("[2022/03/04 13:20:41.459 +08:00] [INFO]"));
+        assert!(!is_answer("Failed to connect to 10.0.1.1"));
+        // Prose and quoted log lines are not sessions (realogs INDEX.md, SOURCE.md, replbug).
+        for prose in [
+            "- Format era: `curl .../pd/api/v1/stores` JSON (same shape as pd-ctl store)",
+            "| issue-pd-2151 | 1 | pd-ctl | pd-ctl `» config show` JSON |",
+            "   > [2024/07/15 13:14:38.659 +00:00] [INFO] [peer.rs:1727] [\"notify pd with split\"]",
+            "- System: pd-ctl",
+        ] {
+            assert!(!is_transcript(prose), "{prose}");
+        }
+        assert!(is_transcript(
+            "[jenkins@k8s ~]$ curl 127.0.0.1:2379/pd/api/v1/stores\n"
+        ));
+        assert!(is_transcript(
+            "./bin/pd-ctl -u http://127.0.0.1:2379 store 1\n"
+        ));
         assert!(is_transcript(
             ">> pd-ctl config set max-replicas 1\nsuccessful!\n"
         ));
