@@ -89,6 +89,9 @@ fn parse(
         Format::Metrics | Format::UnsafeRecovery | Format::OperatorList => {
             let c = super::sched_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
+            if let Some(p) = c.partial {
+                report.set_partial(p);
+            }
             for (comp, v, line) in c.versions {
                 facts.note_version(comp, v, at(line));
             }
