@@ -1860,6 +1860,10 @@ fn any_cut_of_a_real_pdctl_sample_yields_only_complete_objects() {
                     "{name} cut at {at}: region {} is not whole",
                     r.id.0
                 );
+                assert!(
+                    !r.complete || f.complete,
+                    "{name} cut at {at}: complete region list"
+                );
             }
             if let (Some(o), Some(c)) = (open, close)
                 && at > o

@@ -728,11 +728,13 @@ fn take_records(
                 )
             });
         }
+        let complete = !cut && !filtered && !count_off;
         let mut cursor = start;
         for r in regions {
             if let Value::Object(rm) = r
-                && let Some(reg) = region_from(rm, text, cursor, end, input)
+                && let Some(mut reg) = region_from(rm, text, cursor, end, input)
             {
+                reg.complete = complete;
                 cursor = text
                     .find_key_num("id", reg.id.0, cursor, end)
                     .map_or(cursor, |p| p + 1);
@@ -999,6 +1001,7 @@ fn region_from(
             line: text.line_of(id_off),
         },
         leader_line,
+        complete: false,
     })
 }
 
@@ -1021,6 +1024,13 @@ mod tests {
         assert_eq!(r.peers.len(), 5);
         assert_eq!(r.peers[3].role, PeerRole::Learner);
         assert_eq!(r.loc.line, 2);
+        assert!(!r.complete, "`region store 5` is a filtered answer");
+        let all = parse(
+            &REGION_STORE_5.replace("region store 5", "region"),
+            InputId(0),
+        );
+        assert!(all.regions[0].complete);
+        assert!(all.partial.is_empty());
         assert_eq!(out.ctl_version.unwrap().0, Version::new(5, 2, 1));
         assert_eq!(out.pd_addrs, vec!["pd-ip:2379".to_string()]);
     }
