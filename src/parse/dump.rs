@@ -42,7 +42,7 @@ fn parse(
             let out = super::pdctl::parse(text, id);
             report.records = Some(out.records + out.answers.len() as u64);
             if !out.partial.is_empty() {
-                report.set_partial(out.partial.join("; "));
+                report.set_partial(partial_text(&out.partial));
             }
             match out.problem {
                 Some(p) if out.records == 0 && out.answers.is_empty() => {
@@ -101,7 +101,7 @@ fn parse(
             let out = super::tikv_ctl::parse(text, id);
             report.records = Some(out.events.len() as u64);
             if !out.partial.is_empty() {
-                report.set_partial(out.partial.join("; "));
+                report.set_partial(partial_text(&out.partial));
             }
             if out.events.is_empty() {
                 fail(report, InputError::NoDocument(kind));
@@ -115,6 +115,21 @@ fn parse(
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}
     }
+}
+
+/// The partial notes of an input, the first few in full.
+fn partial_text(notes: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut s = notes
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if notes.len() > SHOWN {
+        s.push_str(&format!("; and {} more such notes", notes.len() - SHOWN));
+    }
+    s
 }
 
 /// Status and reason of an input from what its collector read.

@@ -100,14 +100,19 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
     let mut off = 0usize;
     let mut line_no = 0u64;
     let mut problems: Vec<String> = Vec::new();
+    let mut boundary = 0usize;
     while off < data.len() {
         let end = data[off..].find('\n').map_or(data.len(), |p| off + p);
         let line = &data[off..end];
         line_no += 1;
         if json_start(line) {
             let start = off + (line.len() - line.trim_start().len());
-            // The document runs at most to the next command or answer line of the session.
-            let limit = document_limit(data, end);
+            // The document runs at most to the next command or answer line of the session
+            // (found once for all the documents before it: linear in the text).
+            if boundary <= end {
+                boundary = document_limit(data, end);
+            }
+            let limit = boundary;
             let doc = &data[start..limit];
             let bare_member = doc.starts_with('"');
             let parsed: Result<(Value, usize), String> = if bare_member {
@@ -1175,6 +1180,21 @@ Success!
             InputId(0),
         );
         assert!(out.stores[0].is_offline());
+    }
+
+    /// Many documents and no session line: the end of each is found once, not per document.
+    #[test]
+    fn many_documents_are_read_in_linear_time() {
+        let one = "{\"store\": {\"id\": 1, \"state_name\": \"Up\"}, \"status\": {}}\n";
+        let text = one.repeat(50_000);
+        let t = std::time::Instant::now();
+        let out = parse(&text, InputId(0));
+        assert_eq!(out.stores.len(), 50_000);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]
