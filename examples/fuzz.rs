@@ -147,6 +147,7 @@ pub enum Target {
     Operator,
     Prometheus,
     UnsafeRecovery,
+    Documents,
     Analyze,
 }
 
@@ -164,6 +165,7 @@ pub const TARGETS: &[Target] = &[
     Target::Operator,
     Target::Prometheus,
     Target::UnsafeRecovery,
+    Target::Documents,
     Target::Analyze,
 ];
 
@@ -183,6 +185,7 @@ impl Target {
             Target::Operator => "operator",
             Target::Prometheus => "prometheus",
             Target::UnsafeRecovery => "unsafe-recovery",
+            Target::Documents => "documents",
             Target::Analyze => "analyze",
         }
     }
@@ -214,7 +217,12 @@ impl Target {
     fn windowed(self) -> bool {
         !matches!(
             self,
-            Target::Archive | Target::Analyze | Target::Scan | Target::Sniff | Target::Pdctl
+            Target::Archive
+                | Target::Analyze
+                | Target::Scan
+                | Target::Sniff
+                | Target::Pdctl
+                | Target::Documents
         )
     }
 }
@@ -572,8 +580,13 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             assert_eq!(s, detect::detect(name, head), "sniff is not deterministic");
             if let Detected::Found(Format::Log(format), _) = &s {
                 let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+                // Text naming CockroachDB is read as its log for its lines, heads or not.
+                let named = *format == LogFormat::Crdb
+                    && String::from_utf8_lossy(body)
+                        .to_ascii_lowercase()
+                        .contains("cockroach");
                 assert!(
-                    raw_lines(body).any(|l| format.is_head(l)),
+                    named || raw_lines(body).any(|l| format.is_head(l)),
                     "sniff said {format:?} but no line is a head of it"
                 );
             }
@@ -695,6 +708,50 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             for kind in [Kind::PrometheusText, Kind::PrometheusJson] {
                 let c = sched_input::collect(kind, &text, InputId(0));
                 sig.add(bucket(c.records));
+            }
+        }
+        Target::Documents => {
+            // Documents inside text and cut copies: the JSON scanner, the prefix reader, the
+            // tikv-ctl reader and the session tests.
+            let sc = kvtriage::parse::documents::scan(data);
+            for o in &sc.objects {
+                assert!(
+                    o.start < o.end && o.end <= data.len(),
+                    "documents::scan: span {o:?} outside 0..{}",
+                    data.len()
+                );
+                assert_eq!(
+                    data[o.start], b'{',
+                    "documents::scan: span {o:?} not at a brace"
+                );
+                assert_eq!(
+                    data[o.end - 1],
+                    b'}',
+                    "documents::scan: span {o:?} not at a brace"
+                );
+            }
+            sig.add(bucket(sc.objects.len() as u64));
+            sig.add(bucket(sc.open.len() as u64));
+            if let Some((v, whole)) = kvtriage::parse::documents::prefix_value(&text) {
+                sig.add(u64::from(whole));
+                sig.add(bucket(v.as_object().map_or(0, |m| m.len()) as u64));
+            }
+            let out = kvtriage::parse::tikv_ctl::parse(&text, InputId(0));
+            let n = text.lines().count() as u64;
+            for e in &out.events {
+                assert!(
+                    e.loc.line >= 1 && e.loc.line <= n,
+                    "tikv_ctl: line {} outside 1..={n}",
+                    e.loc.line
+                );
+            }
+            sig.add(bucket(out.events.len() as u64));
+            sig.add(u64::from(kvtriage::parse::tikv_ctl::looks_like(&text)));
+            sig.add(u64::from(pdctl::is_transcript(&text)));
+            for l in text.lines().take(200) {
+                let _ = kvtriage::parse::documents::pd_api_command(l);
+                let _ = kvtriage::parse::tikv_ctl::command(l);
+                let _ = pdctl::is_answer(l.trim());
             }
         }
         Target::UnsafeRecovery => {
@@ -1201,6 +1258,14 @@ const PDCTL_SEEDS: &[&str] = &[
     "» config show\n{\n  \"replication\": { \"max-replicas\": 3 },\n  \"schedule\": { \"merge-schedule-limit\": 0, \"max-merge-region-size\": 20 }\n}\nFailed! [500] \"cannot build operator for region with no leader\"\nSuccess!\n",
 ];
 
+const DOCUMENT_SEEDS: &[&str] = &[
+    "$ ./pd-ctl store check up\n{\n  \"count\": 3,\n  \"stores\": [\n    {\n      \"store\": {\n        \"id\": 3,\n\t...\n\n$ ./pd-ctl store check hu\nFailed to get store: [400] \"unknown StoreState: hu\"\n",
+    "[tidb@localhost deploy]$ ./bin/tikv-ctl --db /data/tikv/db/ --raftdb /data/tikv/raft/ bad-regions\n2: StringError(\"last index < applied index\")\n",
+    "$ tikv-ctl --host 127.0.0.1:20160 consistency-check -r 2\nsuccess!\n$ tikv-ctl --data-dir /d size -r 2\nregion id: 2\ncf default region size: 799.703 MB\n",
+    "[jenkins@k8s ~]$ curl 127.0.0.1:2379/pd/api/v1/schedulers\n[\n  \"evict-leader-scheduler-4\"\n]\n» scheduler remove x\n[404] \"scheduler not found\"\n",
+    "{\"channel\":\"HEALTH\",\"timestamp\":\"1635365292.961975000\",\"severity\":\"INFO\",\"tags\":{\"n\":\"1\"},\"message\":\"runtime stats: 178 MiB RSS, 1.4/1",
+];
+
 const OPERATOR_SEEDS: &[&str] = &[
     "merge-region {merge: region 512607784 to 513499180} (kind:leader,region,merge, region:512607784(4181, 2581), createAt:2024-07-22 20:02:58.803076494 +0800 CST m=+27423622.512141533, startAt:2024-07-22 20:02:58.803 +0800 CST, currentStep:1, size:1, steps:[0:{add learner peer 612422577 on store 16910359}, 1:{merge region 512607784 into region 513499180}], timeout:[17m0s]) timeout",
     "\"balance-region (kind:region, region:1(1,1), createAt:2019-01-01 00:00:00 +0000 UTC, startAt:0001-01-01 00:00:00 +0000 UTC, currentStep:0, steps:[add learner peer 2 on store 3, promote learner peer 2 on store 3 to voter, remove peer on store 1]) finished\"",
@@ -1470,6 +1535,7 @@ impl Corpus {
             Target::Operator => &[OPERATOR_SEEDS, UNIFIED_SEEDS],
             Target::Prometheus => &[PROM_SEEDS],
             Target::UnsafeRecovery => &[RECOVERY_SEEDS],
+            Target::Documents => &[DOCUMENT_SEEDS, PDCTL_SEEDS],
             Target::Archive => return self.archives.clone(),
             Target::Analyze => return self.bundles.clone(),
             Target::Scan | Target::Sniff => &[

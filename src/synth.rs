@@ -140,7 +140,7 @@ const BATCH: &str =
     r#"[ERROR] [kv.rs:729] ["KvService::batch_raft send response fail"] [err=RemoteStopped]"#;
 const OVERSIZE: &str = r#"[WARN] [raft_client.rs:296] ["connection aborted"] [addr=10.0.1.5:20160] [receiver_err="Some(RpcFailure(RpcStatus { status: 8-RESOURCE_EXHAUSTED, details: Some(\"Sent message larger than max (10705556 vs. 10485760)\") }))"] [sink_error=Some(RemoteStopped)] [store_id=1]"#;
 const BANNER: &str = r#"[INFO] [lib.rs:86] ["Release Version:   5.2.1"]"#;
-const SNAP_ERR: &str = r#"[ERROR] [snap.rs:1100] ["failed to receive snapshot"] [region_id=90017] [err="Io(Os { code: 28, kind: StorageFull, message: \"No space left on device\" })"]"#;
+const SNAP_ERR: &str = r#"[ERROR] [snap.rs:1100] ["failed to receive snapshot"] [region_id=90017] [err="Io(Os { code: 104, kind: ConnectionReset, message: \"Connection reset by peer\" })"]"#;
 
 /// The pd-ctl dumps of the example bundle: a leaderless region pinning Offline store 5.
 const PDCTL: &[(&str, &str)] = &[

@@ -234,6 +234,11 @@ fn unsafe_recovery_never_panics() {
 }
 
 #[test]
+fn documents_never_panic() {
+    never_panics(Target::Documents, 200);
+}
+
+#[test]
 fn scan_never_panics_and_counts_heads() {
     never_panics(Target::Scan, 100);
 }
@@ -492,7 +497,20 @@ fn super_zones() -> Vec<FixedOffset> {
 
 #[test]
 fn jsonlog_round_trips() {
-    let reserved = ["time", "ts", "level", "caller", "message", "msg"];
+    let reserved = [
+        "time",
+        "ts",
+        "level",
+        "caller",
+        "message",
+        "msg",
+        // CockroachDB's json keys.
+        "timestamp",
+        "severity",
+        "file",
+        "line",
+        "tags",
+    ];
     let strategy = (
         arb_time(),
         prop::sample::select(&["INFO", "warn", "ERROR", "debug", "FATAL"][..]),
@@ -995,6 +1013,7 @@ fn ctx(p: &Prefilter, format: LogFormat, keep: bool) -> ScanCtx<'_> {
         LogFormat::Legacy => kvtriage::model::Kind::PdLog,
         LogFormat::Json => kvtriage::model::Kind::TidbLog,
         LogFormat::Crdb => kvtriage::model::Kind::CrdbLog,
+        LogFormat::Host => kvtriage::model::Kind::HostLog,
     };
     ScanCtx {
         input: InputId(0),
@@ -1057,6 +1076,7 @@ fn log_line(rng: &mut fuzz::Rng, format: LogFormat, t: i64) -> String {
                 dt.format("%y%m%d %H:%M:%S%.6f"),
                 rng.below(1000)
             ),
+            LogFormat::Host => format!("[{}] {msg}", dt.format("%a %b %e %H:%M:%S %Y")),
         },
     }
 }
@@ -1887,4 +1907,163 @@ fn unwrapping_arbitrary_bytes_never_panics_and_keeps_line_numbers() {
         }
         Ok(())
     });
+}
+
+// ---- cut copies of real samples -----------------------------------------------------------
+
+fn shape_sample(name: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/shapes/samples")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every char boundary of a text (every place a copy can stop).
+fn cuts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    (0..=text.len()).filter(|&i| text.is_char_boundary(i))
+}
+
+/// Any cut of a real pd-ctl sample: no panic, and every store and region it yields is one the
+/// whole sample holds, with the same values: a store or region from a list only when the cut
+/// left it whole; a single store answer cut after its state keeps only fields it read whole.
+/// A cut inside a document always marks the copy partial.
+#[test]
+fn any_cut_of_a_real_pdctl_sample_yields_only_complete_objects() {
+    for name in [
+        "transcript-pdctl-store-interactive.txt",
+        "transcript-tiup-ctl-region-store.txt",
+        "transcript-tiup-ctl-store.txt",
+        "pdctl-store-offline-no-state.json",
+        "pdctl-store-down-2017.json",
+        "cut-top-pdctl-stores-then-curl-schedulers.txt",
+        "transcript-pdctl-store-check.txt",
+        "cut-pdctl-regions-check.json",
+    ] {
+        let text = shape_sample(name);
+        let full = pdctl::parse(&text, InputId(0));
+        let (open, close) = (text.find('{'), text.rfind('}'));
+        for at in cuts(&text) {
+            let out = pdctl::parse(&text[..at], InputId(0));
+            for s in &out.stores {
+                let f = full
+                    .stores
+                    .iter()
+                    .find(|f| f.id == s.id)
+                    .unwrap_or_else(|| {
+                        panic!("{name} cut at {at}: store {} not in the sample", s.id.0)
+                    });
+                assert_eq!(
+                    s.state, f.state,
+                    "{name} cut at {at}: store {} state",
+                    s.id.0
+                );
+                let agrees = |a: &Option<u64>, b: &Option<u64>| a.is_none() || a == b;
+                assert!(
+                    agrees(&s.capacity, &f.capacity)
+                        && agrees(&s.available, &f.available)
+                        && agrees(&s.region_count, &f.region_count)
+                        && agrees(&s.leader_count, &f.leader_count)
+                        && (s.address.is_none() || s.address == f.address)
+                        && (s.version.is_none() || s.version == f.version)
+                        && f.labels.starts_with(&s.labels),
+                    "{name} cut at {at}: store {s:?} differs from {f:?}"
+                );
+                assert!(
+                    !s.complete || f.complete,
+                    "{name} cut at {at}: complete store list"
+                );
+            }
+            for r in &out.regions {
+                let f = full
+                    .regions
+                    .iter()
+                    .find(|f| f.id == r.id)
+                    .unwrap_or_else(|| {
+                        panic!("{name} cut at {at}: region {} not in the sample", r.id.0)
+                    });
+                assert_eq!(
+                    (&r.peers, &r.leader, &r.down_peers, &r.pending_peers, r.loc),
+                    (&f.peers, &f.leader, &f.down_peers, &f.pending_peers, f.loc),
+                    "{name} cut at {at}: region {} is not whole",
+                    r.id.0
+                );
+                assert!(
+                    !r.complete || f.complete,
+                    "{name} cut at {at}: complete region list"
+                );
+            }
+            if let (Some(o), Some(c)) = (open, close)
+                && at > o
+                && at <= c
+            {
+                assert!(
+                    !out.partial.is_empty(),
+                    "{name} cut at {at} inside its document: not marked partial"
+                );
+            }
+        }
+    }
+}
+
+/// Any cut of a real JSON log line keeps its level and, when it has them whole, its time and
+/// fields; the message is the line's message or the part of it before the cut.
+#[test]
+fn any_cut_of_a_json_log_line_keeps_what_it_shows_whole() {
+    let fluent = shape_sample("cut-crdb-json-fluent-log.log");
+    let crdb = fluent
+        .lines()
+        .nth(1)
+        .expect("the first json-fluent line")
+        .to_string();
+    let tidb = r#"{"level":"INFO","time":"2022/01/14 08:09:55.307 +01:00","caller":"printer.go:34","message":"Welcome to TiDB.","Release Version":"v5.3.0","Git Commit Hash":"4a1b2e9fe5b5afb1068c56de47adb07098d768d6"}"#;
+    for line in [crdb.as_str(), tidb] {
+        let full = jsonlog::parse_line(line).expect("the whole line parses");
+        for at in cuts(line) {
+            let Some(p) = jsonlog::parse_line(&line[..at]) else {
+                continue;
+            };
+            assert_eq!(p.level, full.level, "cut at {at}");
+            assert!(p.time.is_none() || p.time == full.time, "cut at {at}: time");
+            assert!(
+                p.source.is_none() || p.source == full.source,
+                "cut at {at}: source"
+            );
+            assert!(
+                full.message.starts_with(&p.message),
+                "cut at {at}: message {:?}",
+                p.message
+            );
+            for f in &p.fields {
+                assert!(
+                    full.fields.contains(f),
+                    "cut at {at}: field {f:?} is not whole"
+                );
+            }
+        }
+    }
+}
+
+/// Any cut of a real `cockroach node status` table keeps whole rows as the whole table has
+/// them; only the last row can be short, and then the copy says so.
+#[test]
+fn any_cut_of_a_node_status_table_keeps_the_rows_above() {
+    let text = shape_sample("transcript-crdb-node-status-start-error.txt");
+    let full = crdb_table::parse(&text);
+    let rows = |t: &kvtriage::model::crdb::CrdbTables| -> Vec<kvtriage::model::crdb::NodeRow> {
+        t.snapshots.iter().flat_map(|s| s.rows.clone()).collect()
+    };
+    let all = rows(&full);
+    for at in cuts(&text) {
+        let t = &text[..at];
+        let cut = crdb_table::parse(t);
+        let got = rows(&cut);
+        for (i, r) in got.iter().enumerate() {
+            let whole = all.iter().find(|f| f.line == r.line).unwrap_or_else(|| {
+                panic!("cut at {at}: row at line {} not in the whole table", r.line)
+            });
+            if i + 1 < got.len() || t.ends_with('\n') {
+                assert_eq!(r, whole, "cut at {at}: a row above the cut differs");
+            }
+        }
+    }
 }

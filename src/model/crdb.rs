@@ -140,6 +140,8 @@ pub struct CrdbTables {
     pub records: u64,
     /// Non-blank lines that are none of the above and not table structure or a command line.
     pub unparsed_lines: u64,
+    /// Line of a table row cut short at the end of the text (left out of the table).
+    pub cut_row: Option<u64>,
 }
 
 /// One goroutine of a Go dump (`debug=2` text form).

@@ -48,6 +48,12 @@ pub enum Kind {
     /// TiDB's slow query log (`tidb_slow_query.log`).
     #[serde(rename = "tidb-slow-log")]
     TidbSlowLog,
+    /// `cockroach` CLI output that is an error (`ERROR: …`, `Failed running "node status"`).
+    #[serde(rename = "crdb-cli-error")]
+    CrdbCliError,
+    /// `tikv-ctl` commands and their answers (`bad-regions`, `tombstone`, `size`, …).
+    #[serde(rename = "tikv-ctl-output")]
+    TikvCtlOutput,
     #[serde(rename = "prometheus-text")]
     PrometheusText,
     #[serde(rename = "prometheus-json")]
@@ -57,7 +63,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 23] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -76,6 +82,8 @@ impl Kind {
         Kind::CrdbDecommissionOutput,
         Kind::CrdbGoroutines,
         Kind::TidbSlowLog,
+        Kind::CrdbCliError,
+        Kind::TikvCtlOutput,
         Kind::PrometheusText,
         Kind::PrometheusJson,
         Kind::Unknown,
@@ -101,6 +109,8 @@ impl Kind {
             Kind::CrdbDecommissionOutput => "crdb-decommission-output",
             Kind::CrdbGoroutines => "crdb-goroutines",
             Kind::TidbSlowLog => "tidb-slow-log",
+            Kind::CrdbCliError => "crdb-cli-error",
+            Kind::TikvCtlOutput => "tikv-ctl-output",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
             Kind::Unknown => "unknown",

@@ -160,6 +160,10 @@ pub struct Region {
     pub loc: Location,
     /// Line of the `leader` key, for evidence.
     pub leader_line: Option<u64>,
+    /// It came in a listing of every region (`pd-ctl region`, PD API `/regions`, a saved
+    /// listing whose `count` matches), not in a filtered answer (`region store 5`,
+    /// `region check miss-peer`, `region 7`) or a cut copy.
+    pub complete: bool,
 }
 
 impl Region {

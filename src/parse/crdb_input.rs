@@ -15,6 +15,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
             records,
             unparsed_lines: Some(d.unparsed_lines),
             problem: (records == 0).then(|| "no goroutine could be read".to_string()),
+            partial: None,
             versions: Vec::new(),
             facts: CrdbFacts {
                 goroutines: vec![(input, d.goroutines)],
@@ -27,10 +28,28 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
         (out.records == 0).then(|| "no node table or decommission line could be read".to_string());
     let commands = commands(text, input);
     let runs = decommission_runs(input, &out, &commands);
+    // `cockroach node status 3` answers for the nodes it names only.
+    let filtered = commands
+        .iter()
+        .filter(|c| c.verb == "status" && !c.ids.is_empty())
+        .map(|c| {
+            let ids: Vec<String> = c.ids.iter().map(u64::to_string).collect();
+            format!(
+                "line {}: `node status {}` answers for the nodes it names, not the cluster",
+                c.line,
+                ids.join(" ")
+            )
+        });
+    let partial = out.cut_row.map(|l| {
+        format!("the table is cut mid-row at line {l}: the rows above it are whole, that row keeps the cells before the cut, the rest is missing")
+    });
+    let partial: Vec<String> = filtered.chain(partial).collect();
+    let partial = (!partial.is_empty()).then(|| partial.join("; "));
     Collected {
         records: out.records,
         unparsed_lines: Some(out.unparsed_lines),
         problem,
+        partial,
         versions: build_versions(&out),
         facts: CrdbFacts {
             commands,
@@ -211,6 +230,33 @@ pub fn command_line(raw: &str, input: InputId, line: u64) -> Option<CliCommand> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The command decides coverage: `node status 2` answers for node 2 only; a table cut
+    /// mid-row says so too.
+    #[test]
+    fn filtered_status_and_cut_tables_are_partial() {
+        let t = "$ cockroach node status 2 --insecure\n  id | address | is_live\n-----+---------+--------\n   2 | b:26257 | true\n(1 row)\n";
+        let c = collect(Kind::CrdbNodeStatus, t, InputId(0));
+        assert_eq!(c.records, 1);
+        assert!(
+            c.partial
+                .as_deref()
+                .is_some_and(|p| p.contains("`node status 2`"))
+        );
+        let whole = "$ cockroach node status --insecure\n  id | address | is_live\n-----+---------+--------\n   1 | a:26257 | true\n   2 | b:26257 | true\n";
+        assert_eq!(
+            collect(Kind::CrdbNodeStatus, whole, InputId(0)).partial,
+            None
+        );
+        let cut = &whole[..whole.len() - 12];
+        let c = collect(Kind::CrdbNodeStatus, cut, InputId(0));
+        assert_eq!(c.records, 2);
+        assert!(
+            c.partial
+                .as_deref()
+                .is_some_and(|p| p.contains("cut mid-row at line 5"))
+        );
+    }
 
     #[test]
     fn command_lines_and_versions() {

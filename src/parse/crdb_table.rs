@@ -44,6 +44,8 @@ const MARK_PREFIXES: &[&str] = &[
 pub fn parse(text: &str) -> CrdbTables {
     let mut out = CrdbTables::default();
     let mut open: Option<Open> = None;
+    let ends_whole = text.ends_with('\n');
+    let last = text.lines().count() as u64;
     for (i, raw) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let t = raw.trim();
@@ -70,6 +72,10 @@ pub fn parse(text: &str) -> CrdbTables {
                 continue;
             }
             if let Some(row) = o.row(body, n) {
+                // The last line of a text cut mid-row: it keeps the cells before the cut.
+                if !ends_whole && n == last && split(body, o.delim).len() < o.cols.len() {
+                    out.cut_row = Some(n);
+                }
                 o.rows.push(row);
                 out.records += 1;
                 continue;
@@ -741,6 +747,8 @@ server drained and shutdown completed
         assert_eq!(r.membership.as_deref(), Some("decommissio"));
         assert_eq!(r.is_decommissioning, Some(true));
         assert_eq!(r.is_draining, None);
+        assert_eq!(t.cut_row, Some(3));
+        assert_eq!(parse("id | is_live\n1 | true\n").cut_row, None);
     }
 
     #[test]

@@ -95,10 +95,16 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if let Some(k) = json_kind(&text) {
         return Detected::data(k);
     }
+    if let Some(k) = cli_kind(&text) {
+        return Detected::data(k);
+    }
     if is_prometheus_text(&text) {
         return Detected::data(Kind::PrometheusText);
     }
-    if text.contains("Failed! [") || text.contains("cannot build operator") {
+    if text.contains("Failed! [")
+        || text.contains("cannot build operator")
+        || crate::parse::pdctl::is_transcript(&text)
+    {
         return Detected::data(Kind::PdctlTranscript);
     }
     // Kernel or init-system lines (an OOM kill, a unit that died): the host's own log.
@@ -183,7 +189,9 @@ fn log_of(best: usize, name_l: &str, head: &[u8]) -> Detected {
         LogFormat::Crdb,
         LogFormat::Json,
     ][best.min(3)];
-    let kind = if format == LogFormat::Crdb {
+    let kind = if format == LogFormat::Crdb
+        || (format == LogFormat::Json && lines(head).take(20).any(jsonlog::is_crdb))
+    {
         Kind::CrdbLog
     } else {
         tidb_family_kind(name_l, head)
@@ -307,7 +315,9 @@ fn json_kind(text: &str) -> Option<Kind> {
     if t.starts_with("\"stores\"") || (has("stores") && has("count")) {
         return Some(Kind::PdctlStores);
     }
-    if has("store") && has("status") && (has("state_name") || has("address")) {
+    if (has("store") && has("status") && (has("state_name") || has("address")))
+        || (t.starts_with('{') && t[1..].trim_start().starts_with("\"store\""))
+    {
         return Some(Kind::PdctlStore);
     }
     if t.starts_with("\"regions\"") || (has("regions") && has("count")) {
@@ -326,6 +336,19 @@ fn json_kind(text: &str) -> Option<Kind> {
         if body.contains("currentStep") || body.contains("createAt") {
             return Some(Kind::PdctlOperators);
         }
+    }
+    None
+}
+
+/// Answers of the command-line tools that are not JSON: `tikv-ctl` captures, `cockroach`
+/// CLI errors (`ERROR: …` then `Failed running "node status"`).
+fn cli_kind(text: &str) -> Option<Kind> {
+    if crate::parse::tikv_ctl::looks_like(text) {
+        return Some(Kind::TikvCtlOutput);
+    }
+    // `Failed running "start"` ends a server's stderr (its log, read as such), not a CLI answer.
+    if text.contains("Failed running \"") && !text.contains("Failed running \"start\"") {
+        return Some(Kind::CrdbCliError);
     }
     None
 }
@@ -387,7 +410,9 @@ mod tests {
             b"*\n* ERROR: cockroach server exited with error: failed to create engines\n*\n";
         assert_eq!(detect("stderr.txt", stderr), crdb);
         let dmesg = b"[102694.044518] cockroach invoked oom-killer: gfp_mask=0x24280ca, order=0\n";
-        assert_eq!(detect("dmesg.txt", dmesg), crdb);
+        // A kernel log is the host's, even when its victim is cockroach.
+        let host = Detected::Found(Format::Log(LogFormat::Host), Kind::HostLog);
+        assert_eq!(detect("dmesg.txt", dmesg), host);
         // An excerpt that starts inside a multi-line entry and holds one entry head.
         let cut = b"This range is likely unavailable.\nPlease submit this message at\n\n  https://example.com\n\nalong with\n\n\thttps://example.com/1\n\nand the following Raft status: {}\nW191109 14:37:31.402124 370 storage/replica_write.go:199  [n2] have been waiting\n";
         assert_eq!(detect("excerpt.log", cut), crdb);

@@ -41,8 +41,13 @@ fn parse(
         Format::Pdctl => {
             let out = super::pdctl::parse(text, id);
             report.records = Some(out.records + out.answers.len() as u64);
+            if !out.partial.is_empty() {
+                report.set_partial(partial_text(&out.partial));
+            }
             match out.problem {
-                Some(p) if out.records == 0 => fail(report, InputError::Unreadable(p)),
+                Some(p) if out.records == 0 && out.answers.is_empty() => {
+                    fail(report, InputError::Unreadable(p))
+                }
                 Some(p) => report.note_problem(p),
                 None if out.records == 0 && out.answers.is_empty() => {
                     fail(report, InputError::NoDocument(kind))
@@ -73,6 +78,9 @@ fn parse(
         Format::CrdbCli | Format::Goroutines => {
             let c = super::crdb_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
+            if let Some(p) = c.partial {
+                report.set_partial(p);
+            }
             for (comp, v, line) in c.versions {
                 facts.note_version(comp, v, at(line));
             }
@@ -81,6 +89,9 @@ fn parse(
         Format::Metrics | Format::UnsafeRecovery | Format::OperatorList => {
             let c = super::sched_input::collect(kind, text, id);
             apply_collected(report, c.records, c.unparsed_lines, c.problem);
+            if let Some(p) = c.partial {
+                report.set_partial(p);
+            }
             for (comp, v, line) in c.versions {
                 facts.note_version(comp, v, at(line));
             }
@@ -94,9 +105,39 @@ fn parse(
             }
             facts.events = out.events;
         }
+        Format::TikvCtl => {
+            let out = super::tikv_ctl::parse(text, id);
+            report.records = Some(out.events.len() as u64);
+            if !out.partial.is_empty() {
+                report.set_partial(partial_text(&out.partial));
+            }
+            if out.events.is_empty() {
+                fail(report, InputError::NoDocument(kind));
+            }
+            let mut events = out.events;
+            for e in &mut events {
+                e.groups = prefilter.groups_of(&e.message);
+            }
+            facts.events = events;
+        }
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}
     }
+}
+
+/// The partial notes of an input, the first few in full.
+fn partial_text(notes: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut s = notes
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if notes.len() > SHOWN {
+        s.push_str(&format!("; and {} more such notes", notes.len() - SHOWN));
+    }
+    s
 }
 
 /// Status and reason of an input from what its collector read.

@@ -17,6 +17,10 @@ pub enum InputError {
     EnvelopeOnly(&'static str),
     #[error("no log entry could be parsed")]
     NoLogEntry,
+    /// Text taken for a log by what it names (CockroachDB) that holds no entry and no line
+    /// any rule looks for: prose about the product, not its log.
+    #[error("mentions CockroachDB but holds no log entry and no line any rule looks for")]
+    NoEntryNoHit,
     #[error("no {0} JSON document found")]
     NoDocument(Kind),
     /// A reader found nothing it could use; its own reason (`no JSON object found`, ...).
@@ -32,7 +36,8 @@ impl InputError {
             | InputError::Binary
             | InputError::Compression(_)
             | InputError::UnknownFormat
-            | InputError::EnvelopeOnly(_) => Status::Skipped,
+            | InputError::EnvelopeOnly(_)
+            | InputError::NoEntryNoHit => Status::Skipped,
             InputError::NoLogEntry | InputError::NoDocument(_) | InputError::Unreadable(_) => {
                 Status::Failed
             }

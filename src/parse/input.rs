@@ -113,7 +113,13 @@ fn take_log(
     facts.templates = out.templates;
     // Text read as a log for its lines (no entry heads) is read when some line hits.
     if out.records == 0 && out.events.is_empty() {
-        let e = InputError::NoLogEntry;
+        let e = if kind == Kind::CrdbLog {
+            // Not a log after all: say so, as for any text of no known format.
+            report.kind = Kind::Unknown;
+            InputError::NoEntryNoHit
+        } else {
+            InputError::NoLogEntry
+        };
         report.set_problem(e.status(), e.to_string());
     }
     if report.node.is_none() {

@@ -5,6 +5,7 @@ pub mod crdb_input;
 pub mod crdb_log;
 pub mod crdb_table;
 pub mod detect;
+pub mod documents;
 mod dump;
 pub mod envelope;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
 pub mod slow_log;
+pub mod tikv_ctl;
 pub mod time;
 pub mod unified;
 pub mod unsafe_recovery;
@@ -46,13 +48,18 @@ pub enum Format {
     OperatorList,
     /// TiDB's slow query log: one event per statement block.
     SlowLog,
+    /// `tikv-ctl` commands and their answers.
+    TikvCtl,
 }
 
 impl Format {
     /// The reader of a dump kind.
     pub fn for_dump(kind: Kind) -> Format {
         match kind {
-            Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput => Format::CrdbCli,
+            Kind::CrdbNodeStatus | Kind::CrdbDecommissionOutput | Kind::CrdbCliError => {
+                Format::CrdbCli
+            }
+            Kind::TikvCtlOutput => Format::TikvCtl,
             Kind::CrdbGoroutines => Format::Goroutines,
             Kind::PrometheusText | Kind::PrometheusJson => Format::Metrics,
             Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
@@ -79,5 +86,7 @@ pub struct Collected<F> {
     pub records: u64,
     pub unparsed_lines: Option<u64>,
     pub problem: Option<String>,
+    /// What the input lacks as a copy (a table cut mid-row), for the report's `partial`.
+    pub partial: Option<String>,
     pub versions: Vec<(Component, Version, u64)>,
 }

@@ -27,8 +27,12 @@ pub struct PdctlOutput {
     pub records: u64,
     /// What could not be read, for the input's reason.
     pub problem: Option<String>,
+    /// What the input lacks as a copy: filtered answers, cut or elided documents, excerpts.
+    pub partial: Vec<String>,
     /// The last pd-ctl command line seen, for the answer that follows it.
     last_command: Option<String>,
+    /// What a salvaged document lacks, for its partial note.
+    missing: Option<String>,
 }
 
 /// Text with a line index for offset → line lookups.
@@ -83,7 +87,9 @@ fn json_start(line: &str) -> bool {
         || (t.starts_with('[')
             && !t[1..]
                 .trim_start()
-                .starts_with(|c: char| c.is_ascii_digit()))
+                .starts_with(|c: char| c.is_ascii_digit())
+            // A shell prompt (`[jenkins@host ~]$ curl …`) is not an array.
+            && !(t.contains("]$ ") || t.contains("]# ") || t.contains('@')))
         || t.starts_with("\"stores\"")
         || t.starts_with("\"regions\"")
 }
@@ -94,16 +100,24 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
     let mut off = 0usize;
     let mut line_no = 0u64;
     let mut problems: Vec<String> = Vec::new();
+    let mut boundary = 0usize;
     while off < data.len() {
         let end = data[off..].find('\n').map_or(data.len(), |p| off + p);
         let line = &data[off..end];
         line_no += 1;
         if json_start(line) {
             let start = off + (line.len() - line.trim_start().len());
-            let bare_member = data[start..].starts_with('"');
+            // The document runs at most to the next command or answer line of the session
+            // (found once for all the documents before it: linear in the text).
+            if boundary <= end {
+                boundary = document_limit(data, end);
+            }
+            let limit = boundary;
+            let doc = &data[start..limit];
+            let bare_member = doc.starts_with('"');
             let parsed: Result<(Value, usize), String> = if bare_member {
                 // An excerpt that starts with a member: read it inside braces.
-                let wrapped = format!("{{{}", &data[start..]);
+                let wrapped = format!("{{{doc}");
                 let mut it = serde_json::Deserializer::from_str(&wrapped).into_iter::<Value>();
                 match it.next() {
                     Some(Ok(v)) => Ok((v, it.byte_offset().saturating_sub(1))),
@@ -111,8 +125,7 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
                     None => Err("no JSON".into()),
                 }
             } else {
-                let mut it =
-                    serde_json::Deserializer::from_str(&data[start..]).into_iter::<Value>();
+                let mut it = serde_json::Deserializer::from_str(doc).into_iter::<Value>();
                 match it.next() {
                     Some(Ok(v)) => Ok((v, it.byte_offset())),
                     Some(Err(e)) => Err(e.to_string()),
@@ -122,8 +135,19 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
             match parsed {
                 Ok((v, len)) => {
                     let doc_end = start + len;
-                    let n = take_document(&v, &text, start, doc_end, input, &mut out);
-                    if n == 0 {
+                    if bare_member {
+                        out.partial.push(format!(
+                            "the document at line {line_no} starts inside its top object (an excerpt)"
+                        ));
+                    }
+                    let (n, known) =
+                        take_document(&v, &text, start, doc_end, input, &mut out, false);
+                    if closers_follow(data, doc_end) {
+                        out.partial.push(format!(
+                            "the document at line {line_no} is the end of a larger one whose top is missing"
+                        ));
+                    }
+                    if !known && !take_json_answer(&v, line_no, input, &mut out) {
                         problems.push(format!(
                             "JSON at line {line_no} is not a pd-ctl store, region or config document (top-level keys: {})",
                             top_keys(&v)
@@ -142,10 +166,9 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
                     continue;
                 }
                 Err(e) => {
-                    let mut recovered = salvage(&text, start, input, &mut out);
-                    if recovered == 0 && salvage_config(&text, start, input, &mut out) {
-                        recovered = 1;
-                    }
+                    let recovered =
+                        salvage_document(&text, start, limit, bare_member, input, &mut out);
+                    let cut_line = text.line_of(limit.saturating_sub(1).max(start));
                     problems.push(format!(
                         "JSON at line {} is incomplete ({}){}",
                         line_no,
@@ -156,8 +179,20 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
                             String::new()
                         }
                     ));
+                    out.partial.push(format!(
+                        "the document at line {line_no} is cut or elided by line {cut_line}{}",
+                        out.missing
+                            .take()
+                            .map_or(String::new(), |m| format!(": {m}"))
+                    ));
                     out.records += recovered;
-                    break;
+                    out.last_command = None;
+                    if limit >= data.len() {
+                        break;
+                    }
+                    off = limit;
+                    line_no = text.line_of(off).saturating_sub(1);
+                    continue;
                 }
             }
         }
@@ -166,6 +201,181 @@ pub fn parse(data: &str, input: InputId) -> PdctlOutput {
     }
     out.problem = problems.into_iter().next();
     out
+}
+
+/// Where a document that starts on the line ending at `line_end` must end: the start of the
+/// next line that is a command, a prompt or a pd-ctl answer, else the end of the text.
+fn document_limit(data: &str, line_end: usize) -> usize {
+    let mut off = (line_end + 1).min(data.len());
+    while off < data.len() {
+        let end = data[off..].find('\n').map_or(data.len(), |p| off + p);
+        if is_session_line(&data[off..end]) {
+            return off;
+        }
+        off = end + 1;
+    }
+    data.len()
+}
+
+/// A line of a shell or pd-ctl session that no JSON document continues through.
+fn is_session_line(line: &str) -> bool {
+    let t = line.trim().trim_end_matches('\r');
+    if t.is_empty() || t.starts_with(['"', '{', '}', ']', ',']) {
+        return false;
+    }
+    if t.starts_with('[') && !(t.contains("]$ ") || t.contains("]# ")) {
+        return false;
+    }
+    is_answer(t)
+        || t.starts_with(['$', '»', '%', '#'])
+        || t.starts_with(">>")
+        || pdctl_args(t).is_some()
+        || (is_curl_line(t) && super::documents::pd_api_command(t).is_some())
+}
+
+/// A pd-ctl answer line of any release: `Success!`, `successful!`, `Failed! [500] "…"`,
+/// `Failed to set config: [400] "…"`, the older bare `[500]:"…"` and `[404] …`.
+pub fn is_answer(t: &str) -> bool {
+    let code = t
+        .strip_prefix('[')
+        .and_then(|r| r.get(..4))
+        .is_some_and(|c| c.as_bytes()[..3].iter().all(u8::is_ascii_digit) && c.ends_with(']'));
+    // `Failed to get store: [400] "…"`: pd-ctl's own wording has the HTTP code after it.
+    let failed_to = t.starts_with("Failed to ")
+        && t.find(": [")
+            .is_some_and(|p| t.as_bytes().get(p + 3).is_some_and(u8::is_ascii_digit));
+    code || t.starts_with("Failed!")
+        || failed_to
+        || t.starts_with("Success!")
+        || t.starts_with("successful!")
+        || t.contains("cannot build operator")
+}
+
+/// True when the lines after a document are lone closers (`]`, `}`): the document was an entry
+/// of a larger one pasted without its top.
+fn closers_follow(data: &str, doc_end: usize) -> bool {
+    let rest = data.get(doc_end..).unwrap_or("");
+    let mut lines = rest.lines().map(str::trim).filter(|l| !l.is_empty());
+    // The rest of the document's own line (`,` or nothing), then the next line.
+    let first = lines.next().map(|l| l.trim_start_matches(','));
+    let next = match first {
+        Some("") => lines.next(),
+        other => other,
+    };
+    next.is_some_and(|l| matches!(l, "]" | "}" | "]," | "},"))
+}
+
+/// Cheap test on a head of text: a pasted pd-ctl session without a JSON document kvtriage
+/// models (answers of any release, pd-ctl command lines, PD API calls).
+pub fn is_transcript(text: &str) -> bool {
+    text.lines().take(400).any(|l| {
+        let t = l.trim();
+        is_answer(t)
+            || is_command_line(t)
+            || (is_curl_line(t) && super::documents::pd_api_command(t).is_some())
+    })
+}
+
+/// `curl …` typed at a prompt (`$ curl`, `[jenkins@host ~]$ curl`, `curl` first), not prose
+/// that quotes a curl command.
+fn is_curl_line(t: &str) -> bool {
+    t.find("curl ").is_some_and(|p| {
+        let before = t[..p].trim_end();
+        before.is_empty() || before.ends_with(['$', '#', '%', '>'])
+    })
+}
+
+/// pd-ctl's commands (its `help` of the 2.x–8.x releases).
+const PDCTL_COMMANDS: &[&str] = &[
+    "store",
+    "region",
+    "config",
+    "operator",
+    "scheduler",
+    "member",
+    "health",
+    "unsafe",
+    "tso",
+    "cluster",
+    "label",
+    "hot",
+    "ping",
+    "log",
+    "plugin",
+    "min-resolved-ts",
+    "service-gc-safepoint",
+    "keyspace",
+    "keyspace-group",
+    "resource-manager",
+    "stores",
+    "table-ns",
+    "classifier",
+];
+
+/// A pd-ctl command line as a session shows it: a prompt (`»`, `>>`, `$`, `%`, `#`,
+/// `[user@host ~]$`) or the binary first (`pd-ctl`, `./bin/pd-ctl`, `tiup ctl:v… pd`), then one
+/// of pd-ctl's commands. Prose that mentions pd-ctl, and quoted log lines that say "pd", are not.
+fn is_command_line(t: &str) -> bool {
+    let Some(args) = pdctl_args(t) else {
+        return false;
+    };
+    if !args
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| PDCTL_COMMANDS.contains(&w))
+    {
+        return false;
+    }
+    let first = t.split_whitespace().next().unwrap_or("");
+    let binary = |w: &str| w.ends_with("pd-ctl") || w == "tiup" || w.ends_with("/ctl");
+    t.starts_with(['»', '$', '%', '#'])
+        || t.starts_with(">>")
+        || (t.starts_with('[') && (t.contains("]$ ") || t.contains("]# ")))
+        || binary(first.trim_start_matches(['$', '>']))
+}
+
+/// Recovers what a cut or elided document holds: every complete record before the cut at any
+/// depth, a record cut short with the fields read (a single `store` answer), else the scalar
+/// settings of a config. Says in `out.missing` how much is missing.
+fn salvage_document(
+    text: &Text<'_>,
+    start: usize,
+    limit: usize,
+    bare_member: bool,
+    input: InputId,
+    out: &mut PdctlOutput,
+) -> u64 {
+    let doc = &text.s[start..limit];
+    let scan = super::documents::scan(doc.as_bytes());
+    let prefix = if bare_member {
+        super::documents::prefix_value(&format!("{{{doc}"))
+    } else {
+        super::documents::prefix_value(doc)
+    };
+    let mut n = 0;
+    if let Some((v, _)) = &prefix {
+        n = take_document(v, text, start, limit, input, out, true).0;
+    }
+    if n == 0 {
+        n = salvage(text, start, &scan, input, out);
+    }
+    if n == 0 && salvage_config(text, start, limit, input, out) {
+        n = 1;
+    }
+    // How much is missing: what the listing announced against what was read.
+    let what = scan
+        .open_list()
+        .and_then(|l| l.key.clone())
+        .unwrap_or_else(|| "records".to_string());
+    let announced = scan
+        .open_list()
+        .and_then(|l| super::documents::announced_count(doc, l.at));
+    out.missing = Some(match announced {
+        Some(c) if c > n => format!("`count` says {c} {what}, {n} read, {} missing", c - n),
+        _ if scan.is_cut() => format!("{n} complete {what} read; the rest is missing"),
+        _ => format!("{n} complete {what} read; the document is not whole JSON"),
+    });
+    n
 }
 
 /// Command lines and answers around the JSON.
@@ -192,34 +402,34 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
             out.pd_addrs.push(addr.to_string());
         }
     }
-    let answer = t.starts_with("Failed!")
-        || t.starts_with("[500]")
-        || t.starts_with("Success!")
-        || t.contains("cannot build operator");
-    if answer {
-        let failed = !t.starts_with("Success!");
-        // The command the answer is about, and the ids it named.
-        let mut fields = Vec::new();
-        if let Some(cmd) = out.last_command.take() {
-            fields.extend(command_ids(&cmd));
-            fields.push(("command".to_string(), cmd));
-        }
-        out.answers.push(LogEvent {
-            loc: Location {
-                input,
-                line: line_no,
-            },
-            time: None,
-            level: Some(if failed { Level::Error } else { Level::Info }),
-            source: None,
-            message: t.to_string(),
-            fields,
-            excerpt: excerpt(t),
-            groups: Vec::new(),
-            operator: None,
-        });
+    // Any answer of the pd-ctl releases, an error a command printed in its own words
+    // (`address not found: `) on the line after it, or a value a `| jq` filter printed.
+    let jq_value = out
+        .last_command
+        .as_deref()
+        .is_some_and(|c| c.contains("| jq"))
+        && pdctl_args(t).is_none();
+    let free_error = out.last_command.is_some() && {
+        let l = t.to_ascii_lowercase();
+        ["not found", "error", "failed", "invalid", "unknown"]
+            .iter()
+            .any(|w| l.contains(w))
+            && pdctl_args(t).is_none()
+    };
+    if is_answer(t) || free_error || jq_value {
+        let failed = !(t.starts_with("Success!") || t.starts_with("successful!"));
+        let level = if failed { Level::Error } else { Level::Info };
+        let cmd = out.last_command.take();
+        out.answers
+            .push(answer_event(input, line_no, level, t.to_string(), cmd));
     } else if let Some(p) = pdctl_args(t) {
         out.last_command = Some(p.to_string());
+    } else if let Some(c) = super::documents::pd_api_command(t).filter(|_| is_curl_line(t)) {
+        // Keep a `| jq …` filter: it decides what the answer is.
+        out.last_command = Some(match t.find("| jq") {
+            Some(p) => format!("{c} {}", &t[p..]),
+            None => c,
+        });
     }
 }
 
@@ -227,6 +437,16 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
 /// operator add transfer-leader 434317 4` → `operator add transfer-leader 434317 4`).
 fn pdctl_args(line: &str) -> Option<&str> {
     // Interactive mode (`pd-ctl -i`): `» operator add ...` holds the arguments alone.
+    // The docs write the prompt `>> ` (`>> config show replication // comment`).
+    if let Some(rest) = line.trim_start().strip_prefix(">>")
+        && !rest.trim_start().starts_with(['$', '>'])
+        && !rest
+            .split_whitespace()
+            .any(|w| w == "pd" || w.ends_with("pd-ctl"))
+    {
+        let rest = rest.split("//").next().unwrap_or("").trim();
+        return (!rest.is_empty()).then_some(rest);
+    }
     if let Some(rest) = line.trim_start().strip_prefix('»') {
         let rest = rest.trim();
         return (!rest.is_empty()).then_some(rest);
@@ -289,10 +509,16 @@ fn command_ids(cmd: &str) -> Vec<(String, String)> {
 
 /// Recovers scalar settings from a config dump cut short (`"key": value` lines, sections
 /// from `"schedule": {` lines). True if it looks like a PD config.
-fn salvage_config(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) -> bool {
+fn salvage_config(
+    text: &Text<'_>,
+    from: usize,
+    until: usize,
+    input: InputId,
+    out: &mut PdctlOutput,
+) -> bool {
     let mut values = BTreeMap::new();
     let mut section: Vec<String> = Vec::new();
-    for line in text.s[from..].lines() {
+    for line in text.s[from..until].lines() {
         let t = line.trim().trim_end_matches(',');
         if t.starts_with('}') {
             section.pop();
@@ -345,39 +571,44 @@ fn salvage_config(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlO
     true
 }
 
-/// Recovers complete store/region objects from damaged or excerpted JSON.
-fn salvage(text: &Text<'_>, from: usize, input: InputId, out: &mut PdctlOutput) -> u64 {
+/// Recovers complete store/region objects, at any depth, from damaged or excerpted JSON.
+fn salvage(
+    text: &Text<'_>,
+    from: usize,
+    scan: &super::documents::Scan,
+    input: InputId,
+    out: &mut PdctlOutput,
+) -> u64 {
     let s = text.s;
+    let mut spans = scan.objects.clone();
+    // Outer objects first: a store or region is taken whole, its own objects skipped.
+    spans.sort_by_key(|sp| (sp.start, std::cmp::Reverse(sp.end)));
     let mut n = 0;
-    let mut pos = from;
-    let mut attempts = 0;
-    while let Some(p) = s[pos..].find('{') {
-        attempts += 1;
-        if attempts > 20_000 {
-            break;
+    let mut taken_until = 0usize;
+    for sp in spans {
+        if sp.start < taken_until {
+            continue;
         }
-        let at = pos + p;
-        let mut it = serde_json::Deserializer::from_str(&s[at..]).into_iter::<Value>();
-        if let Some(Ok(Value::Object(m))) = it.next() {
-            let end = at + it.byte_offset();
-            if m.contains_key("store") && m.contains_key("status") {
-                if let Some(st) = store_from(&m, text, at, end, input) {
-                    out.stores.push(st);
-                    n += 1;
-                }
-                pos = end;
-                continue;
+        let (at, end) = (from + sp.start, from + sp.end);
+        let Some(body) = s.get(at..end) else {
+            continue;
+        };
+        let Ok(Value::Object(m)) = serde_json::from_str::<Value>(body) else {
+            continue;
+        };
+        if m.contains_key("store") && m.contains_key("status") {
+            if let Some(st) = store_from(&m, text, at, end, input) {
+                out.stores.push(st);
+                n += 1;
             }
-            if m.contains_key("peers") && m.contains_key("id") {
-                if let Some(r) = region_from(&m, text, at, end, input) {
-                    out.regions.push(r);
-                    n += 1;
-                }
-                pos = end;
-                continue;
+            taken_until = sp.end;
+        } else if m.contains_key("peers") && m.contains_key("id") {
+            if let Some(r) = region_from(&m, text, at, end, input) {
+                out.regions.push(r);
+                n += 1;
             }
+            taken_until = sp.end;
         }
-        pos = at + 1;
     }
     n
 }
@@ -390,7 +621,8 @@ fn top_keys(v: &Value) -> String {
     }
 }
 
-/// Takes the records of one JSON document; returns how many were read.
+/// Takes the records of one JSON document: how many were read, and whether the document is
+/// one kvtriage models (a store list may be empty). `cut` when the document is cut short.
 fn take_document(
     v: &Value,
     text: &Text<'_>,
@@ -398,10 +630,26 @@ fn take_document(
     end: usize,
     input: InputId,
     out: &mut PdctlOutput,
-) -> u64 {
+    cut: bool,
+) -> (u64, bool) {
     let before = out.stores.len() + out.regions.len() + out.configs.len();
-    take_records(v, text, start, end, input, out);
-    (out.stores.len() + out.regions.len() + out.configs.len() - before) as u64
+    let known = match v {
+        Value::Object(m) => {
+            m.contains_key("stores")
+                || m.contains_key("store")
+                || m.contains_key("regions")
+                || (m.contains_key("peers") && m.contains_key("id"))
+                || is_config(m)
+        }
+        _ => false,
+    };
+    if known {
+        take_records(v, text, start, end, input, out, cut);
+    }
+    (
+        (out.stores.len() + out.regions.len() + out.configs.len() - before) as u64,
+        known,
+    )
 }
 
 fn take_records(
@@ -411,14 +659,29 @@ fn take_records(
     end: usize,
     input: InputId,
     out: &mut PdctlOutput,
+    cut: bool,
 ) {
     let Value::Object(m) = v else {
         return;
     };
+    let line = text.line_of(start);
     // The command a pasted answer followed decides what it covers.
     let command = out.last_command.take();
+    let shown = |c: &Option<String>| c.as_deref().map_or(String::new(), |c| format!(" (`{c}`)"));
     if let Some(Value::Array(stores)) = m.get("stores") {
-        let complete = store_listing_is_complete(command.as_deref(), m, stores.len());
+        let complete = !cut && store_listing_is_complete(command.as_deref(), m, stores.len());
+        if !complete && !cut {
+            out.partial.push(match m.get("count").and_then(Value::as_u64) {
+                Some(c) if c as usize != stores.len() => format!(
+                    "the store list at line {line} says `count` {c} but lists {}",
+                    stores.len()
+                ),
+                _ => format!(
+                    "the store list at line {line} is a filtered answer{}: only the stores it selects",
+                    shown(&command)
+                ),
+            });
+        }
         let mut cursor = start;
         for s in stores {
             if let Value::Object(sm) = s
@@ -431,16 +694,52 @@ fn take_records(
                 out.stores.push(st);
             }
         }
-    } else if m.contains_key("store") && m.contains_key("status") {
-        if let Some(st) = store_from(m, text, start, end, input) {
+    } else if m.get("store").is_some_and(Value::is_object) {
+        // A store cut before its state says nothing about it: its state would read as Up.
+        // The code alone settles Offline (1) and Tombstone (2); code 0 is named Up, Down or
+        // Disconnected by `state_name`, which must then be there.
+        let stated = m.get("store").and_then(Value::as_object).is_some_and(|st| {
+            st.contains_key("state_name") || i64_of(st.get("state")).is_some_and(|c| c != 0)
+        });
+        if let Some(st) = store_from(m, text, start, end, input).filter(|_| stated || !cut) {
+            if !cut {
+                out.partial.push(format!(
+                    "line {line} answers for one store{}, not the store list",
+                    shown(&command)
+                ));
+            }
             out.stores.push(st);
         }
     } else if let Some(Value::Array(regions)) = m.get("regions") {
+        let filtered = command.as_deref().is_some_and(|c| {
+            let w: Vec<&str> = c.split_whitespace().collect();
+            w.first() != Some(&"region") || w.len() > 1
+        });
+        let count_off = m
+            .get("count")
+            .and_then(Value::as_u64)
+            .is_some_and(|c| c as usize != regions.len());
+        if !cut && (filtered || count_off) {
+            out.partial.push(if count_off {
+                format!(
+                    "the region list at line {line} says `count` {} but lists {}",
+                    m.get("count").and_then(Value::as_u64).unwrap_or(0),
+                    regions.len()
+                )
+            } else {
+                format!(
+                    "the region list at line {line} is a filtered answer{}: only the regions it selects",
+                    shown(&command)
+                )
+            });
+        }
+        let complete = !cut && !filtered && !count_off;
         let mut cursor = start;
         for r in regions {
             if let Value::Object(rm) = r
-                && let Some(reg) = region_from(rm, text, cursor, end, input)
+                && let Some(mut reg) = region_from(rm, text, cursor, end, input)
             {
+                reg.complete = complete;
                 cursor = text
                     .find_key_num("id", reg.id.0, cursor, end)
                     .map_or(cursor, |p| p + 1);
@@ -449,6 +748,12 @@ fn take_records(
         }
     } else if m.contains_key("peers") && m.contains_key("id") {
         if let Some(reg) = region_from(m, text, start, end, input) {
+            if !cut {
+                out.partial.push(format!(
+                    "line {line} answers for one region{}, not the region list",
+                    shown(&command)
+                ));
+            }
             out.regions.push(reg);
         }
     } else if is_config(m) {
@@ -456,12 +761,61 @@ fn take_records(
         flatten("", v, &mut values);
         out.configs.push(PdConfig {
             values,
-            loc: Location {
-                input,
-                line: text.line_of(start),
-            },
+            loc: Location { input, line },
         });
     }
+}
+
+/// An answer line as an event, with the command it answers and the ids that command names.
+fn answer_event(
+    input: InputId,
+    line: u64,
+    level: Level,
+    message: String,
+    cmd: Option<String>,
+) -> LogEvent {
+    let mut fields = Vec::new();
+    if let Some(cmd) = cmd {
+        fields.extend(command_ids(&cmd));
+        fields.push(("command".to_string(), cmd));
+    }
+    LogEvent {
+        loc: Location { input, line },
+        time: None,
+        level: Some(level),
+        source: None,
+        excerpt: excerpt(&message),
+        message,
+        fields,
+        groups: Vec::new(),
+        operator: None,
+    }
+}
+
+/// A JSON answer kvtriage does not model (`scheduler config …`, `/pd/api/v1/schedulers`), kept
+/// as an answer of the command shown above it. False when no command is shown.
+fn take_json_answer(v: &Value, line_no: u64, input: InputId, out: &mut PdctlOutput) -> bool {
+    let Some(cmd) = out.last_command.take() else {
+        return false;
+    };
+    let mut body = v.to_string();
+    if body.len() > 200 {
+        let mut cut = 200;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        body.push('…');
+    }
+    let message = format!("{cmd}: {body}");
+    out.answers.push(answer_event(
+        input,
+        line_no,
+        Level::Info,
+        message,
+        Some(cmd),
+    ));
+    true
 }
 
 /// A store list covers every store when it answers a bare `store` (or no command is shown:
@@ -672,6 +1026,7 @@ fn region_from(
             line: text.line_of(id_off),
         },
         leader_line,
+        complete: false,
     })
 }
 
@@ -694,6 +1049,13 @@ mod tests {
         assert_eq!(r.peers.len(), 5);
         assert_eq!(r.peers[3].role, PeerRole::Learner);
         assert_eq!(r.loc.line, 2);
+        assert!(!r.complete, "`region store 5` is a filtered answer");
+        let all = parse(
+            &REGION_STORE_5.replace("region store 5", "region"),
+            InputId(0),
+        );
+        assert!(all.regions[0].complete);
+        assert!(all.partial.is_empty());
         assert_eq!(out.ctl_version.unwrap().0, Version::new(5, 2, 1));
         assert_eq!(out.pd_addrs, vec!["pd-ip:2379".to_string()]);
     }
@@ -772,6 +1134,107 @@ Success!
         assert_eq!(
             pdctl_args("pd-ctl -u 10.0.1.1:2379 region 7"),
             Some("region 7")
+        );
+    }
+
+    /// Several answers in one session, each with the coverage its command gives it
+    /// (tikv/pd#7189, `transcript-pdctl-store-check.txt`): an elided list, an empty list, an
+    /// error in the 7.x wording.
+    #[test]
+    fn several_documents_each_tied_to_its_command() {
+        let t = "$ ./pd-ctl store check up\n{\n  \"count\": 3,\n  \"stores\": [\n    {\n      \"store\": {\n        \"id\": 3,\n\t...\n\n$ ./pd-ctl store check down\n{\n  \"count\": 0,\n  \"stores\": []\n}\n\n$ ./pd-ctl store check hu\nFailed to get store: [400] \"unknown StoreState: hu\"\n";
+        let out = parse(t, InputId(0));
+        assert_eq!(out.stores.len(), 0);
+        assert_eq!(out.answers.len(), 1);
+        assert_eq!(out.answers[0].field("command"), Some("store check hu"));
+        assert_eq!(out.answers[0].loc.line, 17);
+        assert_eq!(out.partial.len(), 2, "{:?}", out.partial);
+        assert!(out.partial[0].contains("3 missing"), "{:?}", out.partial);
+        assert!(out.partial[1].contains("`store check down`"));
+    }
+
+    #[test]
+    fn answers_of_every_era() {
+        for a in [
+            "Success!",
+            "successful!",
+            "Failed! [500] \"cannot build operator for region with no leader\"",
+            "[500]:\"region has no leader\"",
+            "[404] 404 page not found",
+            "Failed to set config: [400] \"cannot update MaxReplicas\"",
+        ] {
+            assert!(is_answer(a), "{a}");
+            let out = parse(&format!("» scheduler remove x\n{a}\n"), InputId(0));
+            assert_eq!(out.answers.len(), 1, "{a}");
+            assert_eq!(out.answers[0].field("command"), Some("scheduler remove x"));
+        }
+        assert!(!is_answer("[2022/03/04 13:20:41.459 +08:00] [INFO]"));
+        assert!(!is_answer("Failed to connect to 10.0.1.1"));
+        // Prose and quoted log lines are not sessions (realogs INDEX.md, SOURCE.md, replbug).
+        for prose in [
+            "- Format era: `curl .../pd/api/v1/stores` JSON (same shape as pd-ctl store)",
+            "| issue-pd-2151 | 1 | pd-ctl | pd-ctl `» config show` JSON |",
+            "   > [2024/07/15 13:14:38.659 +00:00] [INFO] [peer.rs:1727] [\"notify pd with split\"]",
+            "- System: pd-ctl",
+        ] {
+            assert!(!is_transcript(prose), "{prose}");
+        }
+        assert!(is_transcript(
+            "[jenkins@k8s ~]$ curl 127.0.0.1:2379/pd/api/v1/stores\n"
+        ));
+        assert!(is_transcript(
+            "./bin/pd-ctl -u http://127.0.0.1:2379 store 1\n"
+        ));
+        assert!(is_transcript(
+            ">> pd-ctl config set max-replicas 1\nsuccessful!\n"
+        ));
+    }
+
+    /// The PD API answers like pd-ctl: `curl …/pd/api/v1/stores` lists every store.
+    #[test]
+    fn curl_of_the_stores_api_is_a_complete_listing() {
+        let t = "[jenkins@k8s ~]$ curl 127.0.0.1:2379/pd/api/v1/stores\n{\"count\": 1, \"stores\": [{\"store\": {\"id\": 1, \"state_name\": \"Up\"}, \"status\": {}}]}\n[jenkins@k8s ~]$ curl 127.0.0.1:2379/pd/api/v1/schedulers\n[\n  \"balance-region-scheduler\"\n]\n";
+        let out = parse(t, InputId(0));
+        assert_eq!(out.stores.len(), 1);
+        assert!(out.stores[0].complete);
+        assert!(out.partial.is_empty(), "{:?}", out.partial);
+        assert_eq!(out.answers.len(), 1);
+        assert_eq!(out.answers[0].field("command"), Some("api schedulers"));
+        assert!(out.problem.is_none());
+    }
+
+    /// A cut at any depth keeps the records that closed before it, and a cut store list is
+    /// never complete.
+    #[test]
+    fn cut_store_list_keeps_whole_stores_and_is_not_complete() {
+        let t = "{ \"stores\": [ {\"store\": {\"id\": 1, \"state_name\": \"Up\"}, \"status\": {\"region_count\": 4}}, {\"store\": {\"id\": 2, \"state_name\": \"Offline\"}, \"status\": {\"regi";
+        let out = parse(t, InputId(0));
+        assert_eq!(out.stores.len(), 1);
+        assert!(!out.stores[0].complete);
+        assert_eq!(out.stores[0].region_count, Some(4));
+        assert_eq!(out.partial.len(), 1);
+        // A single store cut before its state is not taken: it would read as Up.
+        let out = parse("{ \"store\": { \"id\": 3, \"address\": \"x\",", InputId(0));
+        assert!(out.stores.is_empty());
+        let out = parse(
+            "{ \"store\": { \"id\": 3, \"state\": 1, \"last_heartbeat\": 16",
+            InputId(0),
+        );
+        assert!(out.stores[0].is_offline());
+    }
+
+    /// Many documents and no session line: the end of each is found once, not per document.
+    #[test]
+    fn many_documents_are_read_in_linear_time() {
+        let one = "{\"store\": {\"id\": 1, \"state_name\": \"Up\"}, \"status\": {}}\n";
+        let text = one.repeat(50_000);
+        let t = std::time::Instant::now();
+        let out = parse(&text, InputId(0));
+        assert_eq!(out.stores.len(), 50_000);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
         );
     }
 

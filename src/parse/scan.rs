@@ -38,7 +38,10 @@ impl LogFormat {
                 _ => None,
             }),
             LogFormat::Json => jsonlog::is_head(line).then(|| {
-                let p = memchr::memmem::find(line, b"\"level\":\"")? + 9;
+                let p = match memchr::memmem::find(line, b"\"level\":\"") {
+                    Some(p) => p + 9,
+                    None => memchr::memmem::find(line, b"\"severity\":\"")? + 12,
+                };
                 let end = memchr::memchr(b'"', &line[p..])? + p;
                 Level::parse(std::str::from_utf8(&line[p..end]).ok()?)
             }),

@@ -47,6 +47,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<SchedFacts> 
             let out = unsafe_recovery::parse(text, input);
             c.records = out.records;
             c.problem = out.problem;
+            c.partial = out.partial;
             c.facts.recoveries = out.reports;
         }
         Kind::PdctlOperators => {

@@ -26,6 +26,8 @@ pub struct RecoveryOutput {
     /// Stages read.
     pub records: u64,
     pub problem: Option<String>,
+    /// Set when a stage list is cut short: what is missing.
+    pub partial: Option<String>,
 }
 
 /// Classifies a stage `info` text.
@@ -230,9 +232,13 @@ impl Lines {
     }
 }
 
-/// Reads the array starting at `s[at] == '['`: element values with their offsets, and the
-/// offset after the closing bracket. `None` when it is not a JSON array.
-fn read_array(s: &str, at: usize) -> Option<(Vec<(usize, Value)>, usize)> {
+/// Elements of an array with their offsets.
+type Elements = Vec<(usize, Value)>;
+
+/// Reads the array starting at `s[at] == '['`: element values with their offsets, the
+/// offset after the closing bracket, and whether the array was cut short (then the elements
+/// are those whole before the cut). `None` when it is not a JSON array.
+fn read_array(s: &str, at: usize) -> Option<(Elements, usize, bool)> {
     let b = s.as_bytes();
     let mut i = at + 1;
     let mut out = Vec::new();
@@ -240,13 +246,21 @@ fn read_array(s: &str, at: usize) -> Option<(Vec<(usize, Value)>, usize)> {
         while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b',') {
             i += 1;
         }
-        match b.get(i)? {
-            b']' => return Some((out, i + 1)),
-            _ => {
+        let cut = |out: Elements| (!out.is_empty()).then_some((out, s.len(), true));
+        match b.get(i) {
+            None => return cut(out),
+            Some(b']') => return Some((out, i + 1, false)),
+            Some(_) => {
                 let mut it = serde_json::Deserializer::from_str(&s[i..]).into_iter::<Value>();
-                let v = it.next()?.ok()?;
-                out.push((i, v));
-                i += it.byte_offset();
+                match it.next() {
+                    Some(Ok(v)) => {
+                        out.push((i, v));
+                        i += it.byte_offset();
+                    }
+                    // The text stops inside this element: the ones before it are whole.
+                    Some(Err(e)) if e.is_eof() => return cut(out),
+                    _ => return None,
+                }
             }
         }
     }
@@ -272,7 +286,7 @@ pub fn parse(text: &str, input: InputId) -> RecoveryOutput {
             off = at + 1;
             continue;
         }
-        let Some((elems, end)) = read_array(&clean, at) else {
+        let Some((elems, end, cut)) = read_array(&clean, at) else {
             bad += 1;
             off = at + 1;
             continue;
@@ -310,6 +324,13 @@ pub fn parse(text: &str, input: InputId) -> RecoveryOutput {
             input,
             line: lines.line_of(at),
         };
+        if cut {
+            out.partial = Some(format!(
+                "the stage list at line {} is cut after {} whole stages; the stages after them are missing",
+                loc.line,
+                stages.len()
+            ));
+        }
         match out.reports.last_mut() {
             Some(r) if from_log_text && last_was_log_line => r.stages.extend(stages),
             _ => out.reports.push(RecoveryReport { stages, loc }),
@@ -491,6 +512,27 @@ mod tests {
         assert!(out.problem.is_some());
         let out = parse(r#"[{"info":"No on-going recovery."}]"#, InputId(0));
         assert_eq!(out.reports[0].stages[0].kind, StageKind::Idle);
+    }
+
+    /// Any cut of the docs' `show` output keeps the stages whole before the cut, as the
+    /// whole output has them, and a cut list says so.
+    #[test]
+    fn cut_show_output_keeps_the_whole_stages_before_the_cut() {
+        let full = parse(DOCS, InputId(0));
+        let all = &full.reports[0].stages;
+        assert!(full.partial.is_none());
+        let mut seen_partial = false;
+        for (n, _) in DOCS.char_indices() {
+            let out = parse(&DOCS[..n], InputId(0));
+            for r in &out.reports {
+                for (i, st) in r.stages.iter().enumerate() {
+                    assert_eq!(st.info, all[i].info, "cut at {n}");
+                    assert_eq!(st.details, all[i].details, "cut at {n}");
+                }
+            }
+            seen_partial |= out.partial.is_some() && out.records > 0;
+        }
+        assert!(seen_partial);
     }
 
     proptest::proptest! {

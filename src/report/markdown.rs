@@ -84,7 +84,7 @@ pub fn markdown(a: &Analysis) -> String {
             st,
             i.records.map_or("-".into(), |r| r.to_string()),
             i.unparsed_lines.map_or("-".into(), |r| r.to_string()),
-            cell(i.reason.as_deref().unwrap_or(""))
+            cell(&super::reason_and_partial(i))
         );
     }
     out

@@ -84,3 +84,13 @@ pub fn entities_text(f: &Finding) -> String {
     }
     parts.join("; ")
 }
+
+/// An input's reason and, for a cut or filtered copy, what it lacks, for the text reports.
+pub(crate) fn reason_and_partial(i: &crate::model::InputReport) -> String {
+    match (i.reason.as_deref(), i.partial.as_deref()) {
+        (Some(r), Some(p)) => format!("{r}; partial: {p}"),
+        (None, Some(p)) => format!("partial: {p}"),
+        (Some(r), None) => r.to_string(),
+        (None, None) => String::new(),
+    }
+}

@@ -217,6 +217,7 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             verbose
                 || i.status != Status::Parsed
                 || i.unparsed_lines.unwrap_or(0) > 0
+                || i.partial.is_some()
                 || a.inputs.len() <= 20
         })
         .map(|i| InputRow {
@@ -231,7 +232,7 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             .to_string(),
             records: i.records.map_or("-".into(), |r| r.to_string()),
             unparsed: i.unparsed_lines.map_or("-".into(), |r| r.to_string()),
-            reason: i.reason.clone().unwrap_or_default(),
+            reason: super::reason_and_partial(i),
         })
         .collect();
     if !rows.is_empty() {

@@ -421,6 +421,7 @@ fn region_col(r: &Region, latest: bool, c: &str) -> Option<Value> {
         "size" => Value::opt_num(r.approximate_size.map(|v| v as f64)),
         "keys" => Value::opt_num(r.approximate_keys.map(|v| v as f64)),
         "latest" => Value::Bool(latest),
+        "complete" => Value::Bool(r.complete),
         "peer_stores" => Value::List(r.peers.iter().map(|p| num_u64(p.store_id.0)).collect()),
         "loc" => Value::Loc(r.loc),
         "leader_loc" => match r.leader_line {

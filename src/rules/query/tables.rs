@@ -97,6 +97,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "size",
             "keys",
             "latest",
+            "complete",
             "loc",
             "leader_loc",
             "input",
@@ -403,10 +404,11 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    /// Whether the bundle holds a complete listing of a table (only store listings say).
+    /// Whether the bundle holds a complete listing of a table (store and region listings say).
     pub fn is_complete(&self, table: &str) -> bool {
         match table {
             "stores" => self.stores.iter().any(|s| s.complete),
+            "regions" => self.regions.iter().any(|r| r.r.complete),
             _ => false,
         }
     }
