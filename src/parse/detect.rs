@@ -263,6 +263,11 @@ fn tidb_family_kind(name: &str, head: &[u8]) -> Kind {
         "gc_worker.go",
         "2pc.go",
         "txn.go",
+        // The TiKV client inside tidb-server (store/tikv, later client-go).
+        "region_request.go",
+        "region_cache.go",
+        "backoff.go",
+        "lock_resolver.go",
     ];
     let pd = PD_SRC
         .iter()
