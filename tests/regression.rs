@@ -13,18 +13,36 @@ fn analyze(path: &str) -> (Value, i32) {
     (v, out.status.code().unwrap())
 }
 
+/// The rule ids that fired, in report order.
+fn fired(v: &Value) -> Vec<&str> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
+}
+
+/// Each input's (path, kind, status).
+fn input_kinds(v: &Value) -> Vec<(String, String, String)> {
+    v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let s = |k: &str| i[k].as_str().unwrap_or("").to_string();
+            (s("path"), s("kind"), s("status"))
+        })
+        .collect()
+}
+
 /// A pasted `pd-ctl store check offline` answer lists one Offline store: it proves nothing
 /// about the stores it does not list, so no rule may say "0 Up TiKV stores" from it. Before
 /// the fix: a CRITICAL tikv.scale-in-no-target-store.
 #[test]
 fn a_filtered_store_listing_never_yields_an_absence_claim() {
     let (v, code) = analyze("tests/regression/filtered-store-listing");
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = fired(&v);
     assert!(
         !rules.contains(&"tikv.scale-in-no-target-store"),
         "{rules:?}"
@@ -119,14 +137,68 @@ fn a_listing_without_counts_or_heartbeats_still_concludes_and_says_what_it_lacks
 #[test]
 fn an_old_cli_finished_decommission_is_not_a_node_stopped_mid_way() {
     let (v, _) = analyze("tests/incidents/crdb-decommission-dead-node-finished/material");
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = fired(&v);
     assert!(
         !rules.contains(&"crdb.terminated-before-decommissioned"),
         "{rules:?}"
     );
+}
+
+/// A CockroachDB server's stderr ends in `Failed running "start"`; that line made it read as a
+/// CLI error answer, which no log rule reads, so crdb.fd-limit missed node 2's refusal.
+#[test]
+fn a_server_stderr_ending_in_failed_running_start_stays_its_log() {
+    let (v, _) = analyze("rules/crdb/crdb.fd-limit/fire");
+    for (path, kind, _) in input_kinds(&v) {
+        assert_eq!(kind, "crdb-log", "{path}");
+    }
+    let mut nodes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "crdb.fd-limit")
+        .flat_map(|f| f["entities"]["nodes"].as_array().unwrap())
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, ["n1", "n2"]);
+}
+
+/// A TiDB log of the old logger with only TiKV-client lines (`region_request.go`) was taken
+/// for a PD log, so tikv.server-is-busy never saw it (a `kubectl logs` paste, pingcap/tidb#3624).
+#[test]
+fn a_tidb_log_of_tikv_client_lines_is_a_tidb_log() {
+    let (v, _) = analyze("tests/incidents/tidb-server-is-busy-scheduler-k8s/material");
+    assert_eq!(input_kinds(&v)[0].1, "tidb-log");
+    assert!(fired(&v).contains(&"tikv.server-is-busy"));
+}
+
+/// A pre-3.0 TiKV panic has no `location` field: the first step printed a literal
+/// `{location}`. The location now comes from the message's `at "<file:line>"`.
+#[test]
+fn a_pre_3_panic_step_names_its_location() {
+    let (v, _) = analyze("rules/tikv/tikv.panic/fire");
+    for f in v["findings"].as_array().unwrap() {
+        for step in f["remediation"].as_array().unwrap() {
+            let text = step["text"].as_str().unwrap();
+            assert!(!text.contains('{'), "{text}");
+        }
+    }
+}
+
+/// Prose that names CockroachDB was read as a crdb log and then listed as a failed input
+/// ("no log entry could be parsed"); it is no log, so it is skipped.
+#[test]
+fn prose_naming_cockroachdb_is_skipped_not_failed() {
+    let dir = std::env::temp_dir().join(format!("kvtriage-prose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("notes.md"),
+        "We run CockroachDB 23.1 on three nodes.\nNothing else to say here.\n",
+    )
+    .unwrap();
+    let (v, _) = analyze(dir.to_str().unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+    let notes = &input_kinds(&v)[0];
+    assert_eq!((notes.1.as_str(), notes.2.as_str()), ("unknown", "skipped"));
 }
