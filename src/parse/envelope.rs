@@ -203,7 +203,7 @@ fn rfc3339_len(b: &[u8], space_ok: bool) -> Option<usize> {
 }
 
 /// The time of an RFC 3339 stamp (zone-less console stamps in `tz`).
-fn stamp_time(s: &[u8], tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
+pub fn stamp_time(s: &[u8], tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
     let s = std::str::from_utf8(s).ok()?;
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t);
@@ -266,9 +266,9 @@ const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-/// Syslog / journald short: the stamp (`Feb 18 03:19:30[.412398]` or short-iso), the host,
-/// the program tag, and the message.
-fn syslog(l: &[u8]) -> Option<(&[u8], &[u8])> {
+/// Syslog / journald short: the stamp (`Feb 18 03:19:30[.412398]` or short-iso), the program
+/// tag (host and `[pid]` dropped), and the message.
+pub fn syslog(l: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     // journald's short-iso prints the local offset, never `Z` (that is kubectl's stamp).
     let n = if let Some(n) = rfc3339_len(l, false) {
         if l[n - 1] == b'Z' {
@@ -321,7 +321,7 @@ fn syslog(l: &[u8]) -> Option<(&[u8], &[u8])> {
         return None;
     }
     let text = &rest[end..];
-    Some((&l[..n], text.strip_prefix(b" ").unwrap_or(text)))
+    Some((&l[..n], name, text.strip_prefix(b" ").unwrap_or(text)))
 }
 
 /// Pasted text: how many bytes of markup open the line (indentation, `>` quote markers, a
@@ -432,7 +432,7 @@ fn split(env: Envelope, l: &[u8], tz: FixedOffset) -> Inner<'_> {
             None => Inner::raw(l),
         },
         Envelope::Syslog => match syslog(l) {
-            Some((stamp, text)) => Inner {
+            Some((stamp, _, text)) => Inner {
                 text: Cow::Borrowed(text),
                 // `Feb 18 03:19:30` has no year: no time.
                 time: stamp_time(stamp, tz),

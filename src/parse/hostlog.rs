@@ -72,29 +72,8 @@ fn dmesg_t(s: &str, tz: FixedOffset) -> Option<DateTime<FixedOffset>> {
         .single()
 }
 
-/// Splits `host prog[pid]: message` (or `prog: message`) into program and message.
-fn program_and_message(rest: &str) -> (Option<&str>, &str) {
-    let mut words = rest.splitn(3, ' ');
-    let first = words.next().unwrap_or("");
-    let second = words.next();
-    let tail = words.next();
-    let tag = |w: &str| -> Option<usize> {
-        let p = w.find(':').filter(|&p| p + 1 == w.len())?;
-        Some(w[..p].find('[').unwrap_or(p))
-    };
-    if let (Some(second), Some(tail)) = (second, tail)
-        && let Some(end) = tag(second)
-    {
-        return (Some(&second[..end]), tail);
-    }
-    if let Some(end) = tag(first) {
-        return (Some(&first[..end]), rest[first.len()..].trim_start());
-    }
-    (None, rest)
-}
-
 /// Reads one line. Times without a zone are taken in `tz`.
-pub fn parse_line(line: &str, tz: FixedOffset) -> Line<'_> {
+pub fn parse_line<'a>(line: &'a str, tz: FixedOffset) -> Line<'a> {
     let s = line.trim_start();
     // dmesg: `[ 1234.5678] text` or `[Wed Aug 18 10:13:42 2021] text`.
     if let Some(inner) = s.strip_prefix('[')
@@ -111,34 +90,14 @@ pub fn parse_line(line: &str, tz: FixedOffset) -> Line<'_> {
             };
         }
     }
-    // ISO prefix (`journalctl -o short-iso`, rsyslog high precision).
-    if s.len() > 19 && s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().get(10) == Some(&b'T') {
-        let (stamp, rest) = s.split_once(' ').unwrap_or((s, ""));
-        let time = DateTime::parse_from_rfc3339(stamp)
-            .ok()
-            .or_else(|| DateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f%z").ok());
-        if time.is_some() {
-            let (program, message) = program_and_message(rest);
-            return Line {
-                time,
-                program,
-                message,
-            };
-        }
-    }
-    // Classic syslog: `Feb 18 03:19:30 host prog[pid]: text` (no year: time unknown).
-    let w: Vec<&str> = s.split_whitespace().take(3).collect();
-    if w.len() >= 3 && month(w[0]).is_some() && hms(w.get(2).copied().unwrap_or("")).is_some() {
-        // Days below 10 are padded with a second space: `Feb  8`.
-        let after_time = s
-            .find(w[2])
-            .map(|p| s[p + w[2].len()..].trim_start())
-            .unwrap_or("");
-        let (program, message) = program_and_message(after_time);
+    // Syslog and journald short forms; the envelope reader knows their prefixes. A short
+    // stamp has no year: no time.
+    if let Some((stamp, program, message)) = super::envelope::syslog(s.as_bytes()) {
+        let text = |b: &'a [u8]| std::str::from_utf8(b).unwrap_or_default();
         return Line {
-            time: None,
-            program,
-            message,
+            time: super::envelope::stamp_time(stamp, tz),
+            program: Some(text(program)),
+            message: text(message),
         };
     }
     Line {
