@@ -6,7 +6,7 @@
 use super::{crdb_log, hostlog, jsonlog, legacy, unified};
 use crate::model::Kind;
 use crate::model::{InputId, Level, Location, LogEvent, TemplateStat};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -63,40 +63,74 @@ impl LogFormat {
 
 pub use crate::model::NeedleGroup;
 
-/// All needles of all groups in one automaton.
+/// The needles of all groups, one automaton per input kind holding only the needles that
+/// apply to it. A log is searched only for its own kind's needles: another kind's common words
+/// (a PD needle that TiKV logs repeat on every election) cost nothing.
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
-    /// pattern index → group id
-    pattern_group: Vec<u32>,
+    /// Indexed like [`Kind::ALL`]: the kind's automaton in `automata`, if it has needles.
+    by_kind: Vec<Option<usize>>,
+    automata: Vec<KindAutomaton>,
     groups: Vec<NeedleGroup>,
+}
+
+struct KindAutomaton {
+    /// The kind's needles, each once.
+    needles: Vec<String>,
+    ac: AhoCorasick,
+    /// pattern index → the groups holding that needle
+    pattern_groups: Vec<Vec<u32>>,
 }
 
 impl Prefilter {
     pub fn new(groups: Vec<NeedleGroup>) -> Prefilter {
-        let mut pats = Vec::new();
-        let mut pattern_group = Vec::new();
-        for (gi, g) in groups.iter().enumerate() {
-            for n in &g.needles {
-                if !n.is_empty() {
-                    pats.push(n.as_bytes().to_vec());
-                    pattern_group.push(gi as u32);
+        let mut automata: Vec<KindAutomaton> = Vec::new();
+        let by_kind = Kind::ALL
+            .iter()
+            .map(|&kind| {
+                let mut needle_groups: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+                for (gi, g) in groups.iter().enumerate() {
+                    if !g.kinds.as_ref().is_none_or(|ks| ks.contains(&kind)) {
+                        continue;
+                    }
+                    for n in g.needles.iter().filter(|n| !n.is_empty()) {
+                        needle_groups.entry(n).or_default().push(gi as u32);
+                    }
                 }
-            }
-        }
-        let ac = if pats.is_empty() {
-            None
-        } else {
-            // Standard match kind so that overlapping needles can all be reported per line.
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(&pats)
-                .ok()
-        };
+                if needle_groups.is_empty() {
+                    return None;
+                }
+                let needles: Vec<String> = needle_groups.keys().map(|n| n.to_string()).collect();
+                // Kinds with the same needles (most dumps) share one automaton.
+                if let Some(i) = automata.iter().position(|a| a.needles == needles) {
+                    return Some(i);
+                }
+                // Standard match kind so that overlapping needles can all be reported per
+                // line. A DFA always: left to choose, aho-corasick takes a slower NFA past
+                // 100 patterns, which PD's and TiDB's logs reach.
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&needles)
+                    .ok()?;
+                automata.push(KindAutomaton {
+                    needles,
+                    ac,
+                    pattern_groups: needle_groups.into_values().collect(),
+                });
+                Some(automata.len() - 1)
+            })
+            .collect();
         Prefilter {
-            ac,
-            pattern_group,
+            by_kind,
+            automata,
             groups,
         }
+    }
+
+    fn automaton(&self, kind: Kind) -> Option<&KindAutomaton> {
+        let i = Kind::ALL.iter().position(|&k| k == kind)?;
+        let a = (*self.by_kind.get(i)?)?;
+        self.automata.get(a)
     }
 
     pub fn groups(&self) -> &[NeedleGroup] {
@@ -134,14 +168,13 @@ impl Prefilter {
 
     /// The groups a single line hits, sorted and unique.
     fn line_groups(&self, line: &[u8], kind: Kind) -> Vec<u32> {
-        let Some(ac) = &self.ac else {
+        let Some(k) = self.automaton(kind) else {
             return Vec::new();
         };
-        let mut gs: Vec<u32> = ac
-            .find_overlapping_iter(line)
-            .map(|m| self.pattern_group[m.pattern().as_usize()])
-            .filter(|&g| self.group_applies(g, kind))
-            .collect();
+        let mut gs: Vec<u32> =
+            k.ac.find_overlapping_iter(line)
+                .flat_map(|m| k.pattern_groups[m.pattern().as_usize()].iter().copied())
+                .collect();
         gs.sort_unstable();
         gs.dedup();
         gs
@@ -442,16 +475,11 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
     let mut out = ScanOutput::default();
     // 1. Needle hits over the whole chunk (SIMD-accelerated), as line-start offsets.
     let mut hit_offsets: Vec<usize> = Vec::new();
-    if let Some(ac) = &ctx.prefilter.ac {
-        for m in ac.find_iter(data) {
-            let g = ctx.prefilter.pattern_group[m.pattern().as_usize()];
-            if !ctx.prefilter.group_applies(g, ctx.kind) {
-                continue;
-            }
-            hit_offsets.push(m.start());
-        }
+    if let Some(k) = ctx.prefilter.automaton(ctx.kind) {
+        hit_offsets.extend(k.ac.find_iter(data).map(|m| m.start()));
     }
     let mut next_hit = 0usize;
+    let mut chunk_kept = vec![0u32; ctx.prefilter.groups.len()];
     let mut level_events = 0usize;
     let mut templates: Vec<TemplateStat> = Vec::new();
 
@@ -507,14 +535,28 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
                 for g in &groups {
                     *out.group_counts.entry(*g).or_default() += 1;
                 }
-                let head_line = if head {
-                    None
-                } else {
-                    last_head.map(|(s, e)| &data[s..e]).or(prev_head)
-                };
-                let ev = build_event(line, head_line, line_no, groups, ctx);
-                out.events.push(ev);
                 kept = true;
+                // A line whose groups all hold MAX_EVENTS_PER_GROUP events of this chunk is
+                // dropped by `finish` whatever it says: it is counted (and known to the
+                // templates) but not parsed, so a needle PD repeats every few lines costs a
+                // count, not a parse.
+                let mut room = false;
+                for &g in &groups {
+                    let n = &mut chunk_kept[g as usize];
+                    if (*n as usize) < MAX_EVENTS_PER_GROUP {
+                        *n += 1;
+                        room = true;
+                    }
+                }
+                if room {
+                    let head_line = if head {
+                        None
+                    } else {
+                        last_head.map(|(s, e)| &data[s..e]).or(prev_head)
+                    };
+                    let ev = build_event(line, head_line, line_no, groups, ctx);
+                    out.events.push(ev);
+                }
             }
         }
         // Warnings and errors: templates and, for the timeline, the entry itself.
@@ -865,5 +907,59 @@ goroutine 1 [running]:\n\
         let data = b"aaaa\nbbbb\ncccc\ndd";
         let c = split_chunks(data, 3);
         assert_eq!(c, vec![(0, 5), (5, 10), (10, 15), (15, 17)]);
+    }
+
+    /// Regression: all needles were one automaton searched without overlaps, so a needle of
+    /// another kind that began earlier on the line hid this kind's needle.
+    #[test]
+    fn another_kinds_needle_does_not_hide_this_kinds() {
+        let p = Prefilter::new(vec![
+            NeedleGroup {
+                needles: vec!["became leader".into()],
+                kinds: Some(vec![Kind::PdLog]),
+            },
+            NeedleGroup {
+                needles: vec!["leader at term".into()],
+                kinds: Some(vec![Kind::TikvLog]),
+            },
+        ]);
+        let line =
+            "[2022/03/28 09:34:55.711 +08:00] [INFO] [raft.rs:1] [\"became leader at term 7\"]\n";
+        let out = scan_log(line.as_bytes(), &ctx(&p));
+        assert_eq!(out.events.len(), 1);
+        assert_eq!(out.events[0].groups, vec![1]);
+        assert_eq!(out.group_counts.get(&0), None);
+    }
+
+    /// Lines past a group's cap are counted but not parsed; a line that also hits a group
+    /// with room is still kept, and the kept events are the first ones, as before the skip.
+    #[test]
+    fn capped_groups_are_counted_and_other_groups_still_kept() {
+        let p = Prefilter::new(vec![
+            NeedleGroup {
+                needles: vec!["update service GC safe point".into()],
+                kinds: None,
+            },
+            NeedleGroup {
+                needles: vec!["service-id=br".into()],
+                kinds: None,
+            },
+        ]);
+        let mut log = String::new();
+        for i in 0..MAX_EVENTS_PER_GROUP + 500 {
+            log.push_str(&format!(
+                "[2022/03/28 09:34:55.711 +08:00] [INFO] [gc.rs:1] [\"update service GC safe point\"] [service-id=gc_worker] [n={i}]\n"
+            ));
+        }
+        log.push_str("[2022/03/28 09:35:00.000 +08:00] [INFO] [gc.rs:1] [\"update service GC safe point\"] [service-id=br]\n");
+        let out = scan_log(log.as_bytes(), &ctx(&p));
+        assert_eq!(out.group_counts[&0], MAX_EVENTS_PER_GROUP as u64 + 501);
+        assert_eq!(out.group_counts[&1], 1);
+        let first: Vec<u64> = out.events.iter().take(3).map(|e| e.loc.line).collect();
+        assert_eq!(first, vec![1, 2, 3]);
+        assert_eq!(out.events.len(), MAX_EVENTS_PER_GROUP + 1);
+        let last = &out.events[out.events.len() - 1];
+        assert_eq!(last.groups, vec![0, 1]);
+        assert_eq!(last.loc.line, MAX_EVENTS_PER_GROUP as u64 + 501);
     }
 }
