@@ -99,6 +99,18 @@ pub struct Finding {
     pub evidence: Vec<EvidenceRef>,
     pub remediation: Vec<Step>,
     pub references: Vec<String>,
+    /// The findings that explain this one (symptom → cause), most important first.
+    pub caused_by: Vec<CauseRef>,
+    /// The rules of the findings this one explains.
+    pub explains: Vec<String>,
+}
+
+/// A cause a symptom names: the cause finding's rule, title and entities.
+#[derive(Clone, Debug, Serialize)]
+pub struct CauseRef {
+    pub rule: String,
+    pub title: String,
+    pub entities: Entities,
 }
 
 impl Finding {

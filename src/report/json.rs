@@ -3,7 +3,7 @@
 use super::{Summary, summary};
 use crate::model::Analysis;
 use crate::model::InputReport;
-use crate::model::{Entities, Finding, Step};
+use crate::model::{CauseRef, Entities, Finding, Step};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -29,6 +29,12 @@ struct JsonFinding<'a> {
     evidence: Vec<Evidence>,
     remediation: &'a [Step],
     references: &'a [String],
+    /// The findings that explain this one (symptom → cause).
+    #[serde(skip_serializing_if = "<[CauseRef]>::is_empty")]
+    caused_by: &'a [CauseRef],
+    /// The rules of the findings this one explains.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    explains: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -66,6 +72,8 @@ fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
             .collect(),
         remediation: &f.remediation,
         references: &f.references,
+        caused_by: &f.caused_by,
+        explains: &f.explains,
     }
 }
 

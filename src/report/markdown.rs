@@ -37,6 +37,9 @@ pub fn markdown(a: &Analysis) -> String {
         for (i, f) in a.findings.iter().enumerate() {
             let _ = writeln!(out, "\n## {}. {} ({})\n", i + 1, f.title, f.severity);
             let _ = writeln!(out, "Rule `{}`. {}\n", f.rule, f.summary);
+            for (label, n) in super::links_text(a, f) {
+                let _ = writeln!(out, "{label}: {}\n", cell(&n));
+            }
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "**Evidence**\n");
                 for j in 0..f.evidence.len() {

@@ -60,9 +60,51 @@ pub fn evidence_path(a: &Analysis, f: &Finding, i: usize) -> (String, u64, Strin
     (path, e.loc.line, e.excerpt.clone().unwrap_or_default())
 }
 
+/// `Caused by` / `Explains` lines of a finding: the linked findings by their number in the
+/// report (`[1] tikv.write-stall store 4`).
+pub fn links_text(a: &Analysis, f: &Finding) -> Vec<(&'static str, String)> {
+    let number = |rule: &str, entities: Option<&crate::model::Entities>| {
+        a.findings
+            .iter()
+            .position(|g| g.rule == rule && entities.is_none_or(|e| &g.entities == e))
+            .map(|i| format!("[{}] ", i + 1))
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    if !f.caused_by.is_empty() {
+        let names: Vec<String> = f
+            .caused_by
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}{} {}",
+                    number(&c.rule, Some(&c.entities)),
+                    c.rule,
+                    entities_of(&c.entities)
+                )
+                .trim_end()
+                .to_string()
+            })
+            .collect();
+        out.push(("Caused by", names.join("; ")));
+    }
+    if !f.explains.is_empty() {
+        let names: Vec<String> = f
+            .explains
+            .iter()
+            .map(|r| format!("{}{r}", number(r, None)))
+            .collect();
+        out.push(("Explains", names.join("; ")));
+    }
+    out
+}
+
 pub fn entities_text(f: &Finding) -> String {
+    entities_of(&f.entities)
+}
+
+fn entities_of(e: &crate::model::Entities) -> String {
     let mut parts = Vec::new();
-    let e = &f.entities;
     let join = |v: &[u64]| {
         let mut s: Vec<String> = v.iter().take(6).map(u64::to_string).collect();
         if v.len() > 6 {

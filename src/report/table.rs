@@ -145,6 +145,9 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             for l in wrap(&f.summary, width.saturating_sub(4).max(40)) {
                 let _ = writeln!(out, "    {l}");
             }
+            for (label, n) in super::links_text(a, f) {
+                let _ = writeln!(out, "    {label}: {}", p.dim(&n));
+            }
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "    Evidence:");
                 let shown = if verbose {

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod correlate;
 pub mod coverage;
+mod links;
 pub mod notes;
 pub mod query;
 
@@ -293,6 +294,7 @@ impl RuleSet {
             }
         }
         let known: Vec<String> = specs.iter().map(|s| s.spec.id.clone()).collect();
+        check_links(&specs, &known)?;
         for id in sel.only.iter().chain(&sel.disable) {
             if !known.contains(id) {
                 return Err(RuleError::Unknown {
@@ -369,6 +371,26 @@ impl RuleSet {
                 if let Some(n) = s.needs.iter().find(|n| !names.contains(n)) {
                     return Err(err(format!(
                         "step needs {n:?}, which the query does not define"
+                    )));
+                }
+            }
+            for link in &spec.caused_by {
+                template::check_given(&link.text, links::TEXT_VARS).map_err(|n| {
+                    err(format!(
+                        "caused-by text uses {n}, which is not a cause value"
+                    ))
+                })?;
+                if let Some(t) = &link.text_untimed {
+                    template::check_given(t, links::UNTIMED_VARS).map_err(|n| {
+                        err(format!(
+                            "caused-by text-untimed uses {n}, which an untimed cause has not"
+                        ))
+                    })?;
+                }
+                if link.within.is_some() && link.within_secs().is_none() {
+                    return Err(err(format!(
+                        "caused-by within {:?} is no duration",
+                        link.within
                     )));
                 }
             }
@@ -535,8 +557,36 @@ impl RuleSet {
                 .then_with(|| a.entities.sort_key().cmp(&b.entities.sort_key()))
                 .then_with(|| a.title.cmp(&b.title))
         });
-        out
+        let links: BTreeMap<String, Vec<spec::CausedBySpec>> = self
+            .rules
+            .iter()
+            .filter(|r| !r.spec.caused_by.is_empty())
+            .map(|r| (r.spec.id.clone(), r.spec.caused_by.clone()))
+            .collect();
+        links::link(out, &links, ctx.facts)
     }
+}
+
+/// Every rule a `[[caused-by]]` names exists (among all loaded rules, before `--only` narrows
+/// them: a cause that is not run simply never links).
+fn check_links(specs: &[LoadedRule], known: &[String]) -> Result<(), RuleError> {
+    for s in specs {
+        for link in &s.spec.caused_by {
+            if let Some(id) = link.rules.iter().find(|id| !known.contains(id)) {
+                return Err(RuleError::Invalid {
+                    file: s.origin.clone(),
+                    message: format!("caused-by names rule {id:?}, which does not exist"),
+                });
+            }
+            if link.rules.contains(&s.spec.id) {
+                return Err(RuleError::Invalid {
+                    file: s.origin.clone(),
+                    message: "caused-by names the rule itself".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn parse_rule(origin: &str, text: &str) -> Result<LoadedRule, RuleError> {
@@ -700,6 +750,8 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
         evidence,
         remediation,
         references: rule.spec.references.clone(),
+        caused_by: Vec::new(),
+        explains: Vec::new(),
     }
 }
 

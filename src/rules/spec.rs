@@ -23,9 +23,45 @@ pub struct RuleSpec {
     pub correlation: Option<toml::Table>,
     #[serde(default)]
     pub remediation: Vec<StepSpec>,
+    /// The rules whose findings explain this one (a symptom names its cause and is ranked
+    /// under it).
+    #[serde(default)]
+    pub caused_by: Vec<CausedBySpec>,
     /// The rule's own test cases, run by `kvtriage rules test`.
     #[serde(default)]
     pub test: Vec<TestSpec>,
+}
+
+/// `[[caused-by]]`: rules that explain this one when they fire in the same place and window.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CausedBySpec {
+    pub rules: Vec<String>,
+    /// Where the cause must be: on the same store, the same node, or anywhere in the cluster.
+    pub same: LinkScope,
+    /// Slack between the two findings' time windows (`15m` when absent).
+    #[serde(default)]
+    pub within: Option<String>,
+    /// The sentence added to the symptom's summary (`{cause_rule}`, `{cause_title}`,
+    /// `{cause_entities}`, `{cause_first}`, `{cause_last}`).
+    pub text: String,
+    /// The sentence when the cause has no times (a snapshot: pd-ctl, a node status table).
+    #[serde(default)]
+    pub text_untimed: Option<String>,
+}
+
+impl CausedBySpec {
+    pub fn within_secs(&self) -> Option<i64> {
+        crate::model::units::parse_go_duration(self.within.as_deref()?)
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkScope {
+    Store,
+    Node,
+    Cluster,
 }
 
 /// A rule test: a bundle folder beside the rule (`<id>/<dir>/`) and whether the rule must
