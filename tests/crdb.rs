@@ -416,3 +416,37 @@ fn seed_004_as_one_file_does_not_break_anything() {
     assert!(code == 0 || code == 1, "exit {code}");
     assert_eq!(v["inputs"][0]["kind"], "crdb-decommission-output");
 }
+
+/// The catalogue's addition to crdb.drain-timeout: lease lines (`cannot acquire lease when
+/// draining`, the verbose-only transfer failures) support a drain that is stuck for other
+/// reasons and never trigger one: the seed's clean drains log them too.
+#[test]
+fn lease_lines_support_a_stuck_drain_and_never_trigger_one() {
+    let (stuck, _) = analyze("rules/crdb/crdb.drain-timeout/fire-goroutines");
+    let f = stuck["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "crdb.drain-timeout")
+        .unwrap();
+    assert!(f["summary"].as_str().unwrap().contains("support only"));
+    assert!(f["evidence"].as_array().unwrap().iter().any(|e| {
+        e["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("cannot acquire lease")
+    }));
+    let (clean, _) = analyze("rules/crdb/crdb.drain-timeout/quiet");
+    let text = std::fs::read_dir("rules/crdb/crdb.drain-timeout/quiet/nodes/1/logs")
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(text.contains("cannot acquire lease when draining"));
+    assert!(
+        !clean["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "crdb.drain-timeout")
+    );
+}

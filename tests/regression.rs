@@ -202,3 +202,31 @@ fn prose_naming_cockroachdb_is_skipped_not_failed() {
     let notes = &input_kinds(&v)[0];
     assert_eq!((notes.1.as_str(), notes.2.as_str()), ("unknown", "skipped"));
 }
+
+/// The catalogue's addition to tikv.store-down: PD's `pd_cluster_status` store health counts in
+/// a metrics dump are cited as support (they never decide alone: the listing does).
+#[test]
+fn store_down_cites_pds_unhealthy_store_count() {
+    let (v, _) = analyze("rules/tikv/tikv.store-down/fire-metrics");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "tikv.store-down")
+        .unwrap();
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("PD metrics agree: 1 store(s) without a heartbeat")
+    );
+    assert!(f["evidence"].as_array().unwrap().iter().any(|e| {
+        e["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("store_unhealth_count")
+    }));
+    let (plain, _) = analyze("rules/tikv/tikv.store-down/fire");
+    let f = &plain["findings"][0];
+    assert!(!f["summary"].as_str().unwrap().contains("PD metrics agree"));
+}

@@ -962,4 +962,31 @@ goroutine 1 [running]:\n\
         assert_eq!(last.groups, vec![0, 1]);
         assert_eq!(last.loc.line, MAX_EVENTS_PER_GROUP as u64 + 501);
     }
+
+    /// The catalogue's masking for error bursts: store, region and range ids in the texts of
+    /// TiKV's raftstore slow log and CockroachDB's slow RPCs are masked, so one template counts
+    /// them all. Lines from the rules' fixtures (tikv.slow-store, crdb.unavailable-ranges).
+    #[test]
+    fn ids_of_stores_regions_ranges_and_nodes_are_masked() {
+        let a = mask_template(
+            "[store 6] handle 72 pending peers include 72 ready, 0 entries, 102 messages and 0 snapshots",
+        );
+        let b = mask_template(
+            "[store 12] handle 5 pending peers include 5 ready, 3 entries, 9 messages and 1 snapshots",
+        );
+        assert_eq!(a, b);
+        assert!(a.starts_with("[store #] handle #"), "{a}");
+        let c = mask_template("have been waiting 1m0s sending RPC to r547 for batch: Merge");
+        let d = mask_template("have been waiting 2m30s sending RPC to r216 for batch: Merge");
+        assert_eq!(c, d);
+        assert!(c.contains("to r# for batch"), "{c}");
+        assert_eq!(
+            mask_template("[n2,s2,r1234/3:/Table/5{3-4}] slow heartbeat"),
+            mask_template("[n11,s11,r7/1:/Table/6{0-1}] slow heartbeat")
+        );
+        assert_eq!(
+            mask_template("[region 434317] 4 async write too slow"),
+            mask_template("[region 9] 12 async write too slow")
+        );
+    }
 }

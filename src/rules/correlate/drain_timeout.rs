@@ -25,6 +25,7 @@ pub(super) const TEXTS: Keys = &[
         "goroutines-stuck",
         &["count", "minutes", "id", "state", "func"],
     ),
+    ("lease-support", &["count", "sample"]),
     ("cli-raised-wait", &[]),
     ("low-lease-wait", &["value", "secs"]),
     ("drain-wait-unknown", &[]),
@@ -307,6 +308,7 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> V
     )
     .filter(|(secs, _, _)| *secs < 5.0);
     let wait_warnings = events_in(rule, "wait", ctx);
+    let lease_support = events_in(rule, "lease_support", ctx);
     let version = crdb_version(rule, ctx);
     // Without a status table, the --host the drain command itself used (any live node for
     // current CLIs, the draining node for old ones: right for the re-run either way).
@@ -331,6 +333,20 @@ pub(super) fn drain_timeout(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> V
             hit.entities.nodes.push(format!("n{id}"));
         } else {
             hit.var("node_list", key_display(&key, tx));
+        }
+        let support: Vec<&LogEvent> = lease_support
+            .iter()
+            .copied()
+            .filter(|e| key_of(e.loc.input) == key)
+            .collect();
+        if let Some(first) = support.first() {
+            let sample: String = first.message.chars().take(120).collect();
+            s.why.push(tx.render(
+                "lease-support",
+                &[("count", support.len().to_string()), ("sample", sample)],
+            ));
+            s.evidence
+                .extend(support.iter().take(2).map(|e| evidence_of(e)));
         }
         for w in wait_warnings
             .iter()
