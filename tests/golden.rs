@@ -62,3 +62,57 @@ fn every_fixture_bundle_in_every_format() {
         }
     });
 }
+
+/// Issue 13: every finding of every golden JSON report carries `confidence`, and a `likely`
+/// finding of a rule that is otherwise definite names the defaults it assumed. The rule's own
+/// fire cases are walked too (more rules fire there than on the shipped bundles).
+#[test]
+fn every_finding_says_how_sure_it_is() {
+    let mut reports: Vec<(String, serde_json::Value)> = Vec::new();
+    for e in std::fs::read_dir("tests/golden").unwrap() {
+        let p = e.unwrap().path();
+        if !p.to_string_lossy().ends_with(".json.snap") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        // insta's header is the front matter between the first two `---` lines.
+        let body = text.splitn(3, "---\n").nth(2).unwrap();
+        reports.push((p.display().to_string(), serde_json::from_str(body).unwrap()));
+    }
+    assert!(reports.len() >= 5);
+    for dir in [
+        "rules/tikv/tikv.store-disconnected/fire",
+        "rules/pd/pd.merge-disabled-by-config/fire-2",
+    ] {
+        let out = assert_cmd::Command::cargo_bin("kvtriage")
+            .unwrap()
+            .args(["analyze", dir, "--format", "json"])
+            .output()
+            .unwrap();
+        reports.push((
+            dir.to_string(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        ));
+    }
+    let mut likely = 0;
+    for (name, r) in &reports {
+        for f in r["findings"].as_array().unwrap() {
+            let c = f["confidence"].as_str().unwrap_or("");
+            assert!(
+                ["definite", "likely", "possible"].contains(&c),
+                "{name}: {} has confidence {c:?}",
+                f["rule"]
+            );
+            if c == "likely" {
+                likely += 1;
+                let a = f["assumptions"].as_array().map_or(0, Vec::len);
+                assert!(
+                    a > 0,
+                    "{name}: {} is likely but names no assumption",
+                    f["rule"]
+                );
+            }
+        }
+    }
+    assert!(likely >= 2, "the two cases with defaults must be likely");
+}

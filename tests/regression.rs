@@ -230,3 +230,22 @@ fn store_down_cites_pds_unhealthy_store_count() {
     let f = &plain["findings"][0];
     assert!(!f["summary"].as_str().unwrap().contains("PD metrics agree"));
 }
+
+/// A default is an assumption of a finding only when its judgement read it: store 4 is Down
+/// in PD's own words (no max-store-down-time needed), while a Disconnected store is judged
+/// against max-store-down-time, which the bundle does not set.
+#[test]
+fn a_default_the_finding_never_read_is_no_assumption() {
+    let (down, _) = analyze("rules/tikv/tikv.store-down/fire");
+    let f = &down["findings"][0];
+    assert_eq!(f["rule"], "tikv.store-down");
+    assert_eq!(f["confidence"], "definite");
+    assert!(f.get("assumptions").is_none(), "{f}");
+    let (disc, _) = analyze("rules/tikv/tikv.store-disconnected/fire");
+    let f = &disc["findings"][0];
+    assert_eq!(f["confidence"], "likely");
+    assert_eq!(
+        f["assumptions"][0],
+        "max-store-down-time = 30m (PD default; no config in the bundle)"
+    );
+}

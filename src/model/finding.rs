@@ -41,6 +41,27 @@ pub enum Risk {
     DataLoss,
 }
 
+/// How sure a finding is: `definite` (the bundle shows it), `likely` (it follows from a
+/// documented default the bundle does not confirm, or from a partial source), `possible` (a
+/// pattern that usually means this).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Possible,
+    Likely,
+    Definite,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Possible => "possible",
+            Confidence::Likely => "likely",
+            Confidence::Definite => "definite",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Entities {
     pub stores: Vec<u64>,
@@ -99,6 +120,10 @@ pub struct Finding {
     pub evidence: Vec<EvidenceRef>,
     pub remediation: Vec<Step>,
     pub references: Vec<String>,
+    pub confidence: Confidence,
+    /// Each default the finding used, with its value and setting (`max-replicas = 3 (PD
+    /// default; no config in the bundle)`), and each version a step assumed.
+    pub assumptions: Vec<String>,
     /// The findings that explain this one (symptom → cause), most important first.
     pub caused_by: Vec<CauseRef>,
     /// The rules of the findings this one explains.

@@ -15,7 +15,9 @@ pub mod units;
 mod version;
 
 pub use facts::Facts;
-pub use finding::{CauseRef, Entities, EvidenceRef, Finding, Risk, Severity, Step, entity_key};
+pub use finding::{
+    CauseRef, Confidence, Entities, EvidenceRef, Finding, Risk, Severity, Step, entity_key,
+};
 pub use ids::{InputId, NodeName, PeerId, RegionId, StoreId, pod_node};
 pub use input::{InputReport, Kind, Status};
 pub use log::{Level, LogEvent, TemplateStat};

@@ -29,6 +29,9 @@ struct JsonFinding<'a> {
     evidence: Vec<Evidence>,
     remediation: &'a [Step],
     references: &'a [String],
+    confidence: &'static str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    assumptions: &'a [String],
     /// The findings that explain this one (symptom → cause).
     #[serde(skip_serializing_if = "<[CauseRef]>::is_empty")]
     caused_by: &'a [CauseRef],
@@ -72,6 +75,8 @@ fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
             .collect(),
         remediation: &f.remediation,
         references: &f.references,
+        confidence: f.confidence.as_str(),
+        assumptions: &f.assumptions,
         caused_by: &f.caused_by,
         explains: &f.explains,
     }

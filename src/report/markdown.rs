@@ -37,6 +37,7 @@ pub fn markdown(a: &Analysis) -> String {
         for (i, f) in a.findings.iter().enumerate() {
             let _ = writeln!(out, "\n## {}. {} ({})\n", i + 1, f.title, f.severity);
             let _ = writeln!(out, "Rule `{}`. {}\n", f.rule, f.summary);
+            let _ = writeln!(out, "{}\n", super::confidence_text(f));
             for (label, n) in super::links_text(a, f) {
                 let _ = writeln!(out, "{label}: {}\n", cell(&n));
             }

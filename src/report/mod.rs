@@ -60,6 +60,19 @@ pub fn evidence_path(a: &Analysis, f: &Finding, i: usize) -> (String, u64, Strin
     (path, e.loc.line, e.excerpt.clone().unwrap_or_default())
 }
 
+/// `Confidence: likely; assumed: max-replicas = 3 (PD default; no config in the bundle)`.
+pub fn confidence_text(f: &Finding) -> String {
+    if f.assumptions.is_empty() {
+        format!("Confidence: {}", f.confidence.as_str())
+    } else {
+        format!(
+            "Confidence: {}; assumed: {}",
+            f.confidence.as_str(),
+            f.assumptions.join("; ")
+        )
+    }
+}
+
 /// `Caused by` / `Explains` lines of a finding: the linked findings by their number in the
 /// report (`[1] tikv.write-stall store 4`).
 pub fn links_text(a: &Analysis, f: &Finding) -> Vec<(&'static str, String)> {

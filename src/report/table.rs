@@ -145,6 +145,9 @@ pub fn table(a: &Analysis, color: bool, width: usize, verbose: bool) -> String {
             for l in wrap(&f.summary, width.saturating_sub(4).max(40)) {
                 let _ = writeln!(out, "    {l}");
             }
+            for l in wrap(&super::confidence_text(f), width.saturating_sub(4).max(40)) {
+                let _ = writeln!(out, "    {}", p.dim(&l));
+            }
             for (label, n) in super::links_text(a, f) {
                 let _ = writeln!(out, "    {label}: {}", p.dim(&n));
             }

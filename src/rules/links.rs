@@ -311,6 +311,8 @@ mod tests {
             }],
             remediation: Vec::new(),
             references: Vec::new(),
+            confidence: crate::model::Confidence::Definite,
+            assumptions: Vec::new(),
             caused_by: Vec::new(),
             explains: Vec::new(),
         }

@@ -12,7 +12,7 @@ pub mod spec;
 mod template;
 pub mod testing;
 
-pub use crate::model::{Entities, EvidenceRef, Finding, Risk, Severity, Step};
+pub use crate::model::{Confidence, Entities, EvidenceRef, Finding, Risk, Severity, Step};
 pub use spec::RuleSpec;
 
 use crate::model::Kind;
@@ -701,6 +701,7 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
     let title = template::render(&rule.spec.title, &hit.vars).unwrap_or_else(|m| m);
     let summary = template::render(&rule.spec.summary, &hit.vars).unwrap_or_else(|m| m);
     let mut remediation = Vec::new();
+    let mut assumptions = std::mem::take(&mut hit.assumptions);
     for (s, assumed) in select_steps(&rule.spec.remediation, facts) {
         if !s.needs.iter().all(|n| hit.vars.contains_key(n)) {
             continue;
@@ -718,6 +719,14 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
         };
         if let Some(a) = assumed {
             text.push_str(&a);
+            let a = a
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .to_string();
+            if !assumptions.contains(&a) {
+                assumptions.push(a);
+            }
         }
         remediation.push(Step {
             text,
@@ -750,6 +759,11 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
         evidence,
         remediation,
         references: rule.spec.references.clone(),
+        confidence: match rule.spec.confidence.unwrap_or(Confidence::Definite) {
+            Confidence::Definite if !assumptions.is_empty() => Confidence::Likely,
+            c => c,
+        },
+        assumptions,
         caused_by: Vec::new(),
         explains: Vec::new(),
     }

@@ -1,6 +1,6 @@
 //! The rule file format (`rules/*.toml`), deserialised as written.
 
-use crate::model::{Risk, Severity};
+use crate::model::{Confidence, Risk, Severity};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Clone)]
@@ -8,6 +8,10 @@ use serde::Deserialize;
 pub struct RuleSpec {
     pub id: String,
     pub severity: Severity,
+    /// `possible` for rules that read a pattern that usually means the cause they name;
+    /// `definite` (the default) otherwise. A finding that used a default is `likely`.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
     pub title: String,
     pub summary: String,
     #[serde(default)]

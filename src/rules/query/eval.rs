@@ -52,6 +52,24 @@ impl<'a> GroupRow<'a> {
     }
 }
 
+thread_local! {
+    /// The parameters read while one hit is judged, when [`start_param_reads`] asked: a
+    /// default that a hit's conditions and words never read is no assumption of that hit.
+    static PARAM_READS: std::cell::RefCell<Option<std::collections::BTreeSet<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Starts recording which parameters evaluation reads (on this thread), forgetting earlier
+/// reads.
+pub fn start_param_reads() {
+    PARAM_READS.with(|r| *r.borrow_mut() = Some(Default::default()));
+}
+
+/// Stops recording and returns the parameters read since [`start_param_reads`].
+pub fn take_param_reads() -> std::collections::BTreeSet<String> {
+    PARAM_READS.with(|r| r.borrow_mut().take().unwrap_or_default())
+}
+
 static EMPTY_LETS: std::sync::LazyLock<BTreeMap<String, Value>> =
     std::sync::LazyLock::new(BTreeMap::new);
 
@@ -151,7 +169,14 @@ impl<'a, 'c> Env<'a, 'c> {
                 Some(o) => o.name(c),
                 None => Value::Null,
             },
-            Expr::Param(p) => self.params.get(p).cloned().unwrap_or(Value::Null),
+            Expr::Param(p) => {
+                PARAM_READS.with(|r| {
+                    if let Some(set) = r.borrow_mut().as_mut() {
+                        set.insert(p.clone());
+                    }
+                });
+                self.params.get(p).cloned().unwrap_or(Value::Null)
+            }
             Expr::Unary(UnOp::Not, x) => Value::Bool(!self.eval(x).truthy()),
             Expr::Unary(UnOp::Neg, x) => match self.eval(x).num() {
                 Some(n) => Value::Num(-n),

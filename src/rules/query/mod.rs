@@ -389,7 +389,7 @@ impl Query {
     ) -> Outcome {
         // Parameters: the bundle's setting, else the default (and its assumption).
         let mut params: BTreeMap<String, Value> = BTreeMap::new();
-        let mut assumed: Vec<String> = Vec::new();
+        let mut assumed: Vec<(String, String)> = Vec::new();
         let mut defaulted: BTreeMap<String, Value> = BTreeMap::new();
         for (name, key, default, assumption, valid) in &self.params {
             let env = Env::root(cat, &params, sets, &self.regexes);
@@ -406,7 +406,7 @@ impl Query {
                 Some(v) => v,
                 None => {
                     if let Some(a) = assumption {
-                        assumed.push(a.clone());
+                        assumed.push((name.clone(), a.clone()));
                     }
                     defaulted.insert(name.clone(), Value::Bool(true));
                     env.eval(default)
@@ -498,6 +498,16 @@ impl Query {
         }
         let mut out: Vec<(Value, Hit)> = Vec::new();
         for (_, rows) in &groups {
+            // Which defaults this group's judgement reads: its rows' filter again, its lets,
+            // having, words and entities.
+            eval::start_param_reads();
+            if self.sequence.is_none()
+                && let Some(f) = &self.filter
+            {
+                for r in rows {
+                    env0.with_row_of(r).eval(f);
+                }
+            }
             let mut lets: BTreeMap<String, Value> = BTreeMap::new();
             for (name, e) in &self.lets {
                 let v = env0.with_group(rows, &lets).eval(e);
@@ -583,10 +593,17 @@ impl Query {
             if let Some((_, s)) = self.severity.iter().find(|(c, _)| genv.eval(c).truthy()) {
                 hit.severity = Some(*s);
             }
-            hit.assumptions = assumed.clone();
+            let read = eval::take_param_reads();
+            hit.assumptions = assumed
+                .iter()
+                .filter(|(name, _)| read.contains(name))
+                .map(|(_, a)| a.clone())
+                .collect();
             let order = self.order_by.as_ref().map_or(Value::Null, |o| genv.eval(o));
             out.push((order, hit));
         }
+        // A group skipped by `having` left the recording on.
+        eval::take_param_reads();
         if self.order_by.is_some() {
             out.sort_by(|a, b| {
                 let o = a.0.cmp_total(&b.0);
