@@ -94,7 +94,8 @@ pub fn looks_like(text: &str, name: &str) -> Option<Kind> {
     let mut section = false;
     for line in text.lines().take(400) {
         let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
+        // Comments, and the fences of a Markdown paste, say nothing either way.
+        if t.is_empty() || t.starts_with('#') || t.starts_with("```") {
             continue;
         }
         if let Some(h) = header(t) {
@@ -115,9 +116,14 @@ pub fn looks_like(text: &str, name: &str) -> Option<Kind> {
         }
     }
     let known = tikv + pd + tidb;
-    // A few known sections or keys, and TOML making up much of the text (a pasted session or
-    // a ticket has other lines around it).
-    if known < 2 || toml_lines < 3 || toml_lines * 2 < other {
+    // A few known sections or keys with TOML making up much of the text (a pasted session or
+    // a ticket has other lines around it), or one known section that is most of a snippet.
+    let enough = match known {
+        0 => false,
+        1 => toml_lines >= 2 && other * 2 <= toml_lines,
+        _ => toml_lines >= 3 && other <= toml_lines * 2,
+    };
+    if !enough {
         return None;
     }
     let file = name
@@ -401,7 +407,7 @@ pub fn read(text: &str, input: InputId, kind: Kind) -> Collected<ConfigFacts> {
     if let Some(&first) = s.bad_lines.first() {
         let cut = s.bad_lines.last().is_some_and(|&l| is_last_line(text, l));
         c.partial = Some(format!(
-            "{} {} not read ({}line {first}{}); {n} settings read",
+            "{} {} not read ({}line {first}{}); settings read: {n}",
             s.bad_lines.len(),
             if s.bad_lines.len() == 1 {
                 "line"

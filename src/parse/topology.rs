@@ -196,10 +196,51 @@ pub fn read(text: &str, input: InputId) -> Collected<ConfigFacts> {
             });
         }
     }
+    if let Some(cut) = doc.stopped_at {
+        drop_cut_instance(text, cut, &mut c);
+    }
     if c.records == 0 && c.problem.is_none() {
         c.problem = Some("no instance and no setting in the topology".into());
     }
     c
+}
+
+/// An instance whose entry the cut falls in lacks what came after (its `data_dir` would read
+/// as the default): it is left out, and the partial note says so.
+fn drop_cut_instance(text: &str, cut: u64, c: &mut Collected<ConfigFacts>) {
+    let Some(last) = c
+        .facts
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.loc.line < cut)
+        .max_by_key(|(_, i)| i.loc.line)
+        .map(|(n, i)| (n, i.loc.line))
+    else {
+        return;
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(first) = lines.get(last.1 as usize - 1) else {
+        return;
+    };
+    let own = indent(first);
+    // The entry is still open at the cut when no line between starts at its dash's depth.
+    let ended = lines
+        .iter()
+        .take(cut as usize - 1)
+        .skip(last.1 as usize)
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && indent(l) <= own);
+    if !ended {
+        let i = c.facts.instances.remove(last.0);
+        c.records = c.records.saturating_sub(1);
+        if let Some(p) = &mut c.partial {
+            p.push_str(&format!(
+                "; the {} instance at line {} is cut and not read",
+                i.role, last.1
+            ));
+        }
+    }
 }
 
 /// The settings of a `config` / `server_configs.<role>` map, flattened.
