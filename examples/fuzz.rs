@@ -148,6 +148,7 @@ pub enum Target {
     Prometheus,
     UnsafeRecovery,
     Documents,
+    Configs,
     Analyze,
 }
 
@@ -166,6 +167,7 @@ pub const TARGETS: &[Target] = &[
     Target::Prometheus,
     Target::UnsafeRecovery,
     Target::Documents,
+    Target::Configs,
     Target::Analyze,
 ];
 
@@ -186,6 +188,7 @@ impl Target {
             Target::Prometheus => "prometheus",
             Target::UnsafeRecovery => "unsafe-recovery",
             Target::Documents => "documents",
+            Target::Configs => "configs",
             Target::Analyze => "analyze",
         }
     }
@@ -223,6 +226,7 @@ impl Target {
                 | Target::Sniff
                 | Target::Pdctl
                 | Target::Documents
+                | Target::Configs
         )
     }
 }
@@ -708,6 +712,48 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
             for kind in [Kind::PrometheusText, Kind::PrometheusJson] {
                 let c = sched_input::collect(kind, &text, InputId(0));
                 sig.add(bucket(c.records));
+            }
+        }
+        Target::Configs => {
+            // Config files and deployments: detection, the readers, and lines inside the text.
+            let n = text.split('\n').count() as u64;
+            let in_text = |what: &str, line: u64| {
+                assert!(
+                    line >= 1 && line <= n,
+                    "{what}: line {line} outside 1..={n}"
+                );
+            };
+            let kind = kvtriage::parse::toml_config::looks_like(&text, "tikv.toml");
+            sig.add(kind.map_or(0, |k| k as u64 + 1));
+            let toml = kvtriage::parse::toml_config::settings(&text, 1);
+            for (k, &l) in &toml.lines {
+                assert!(
+                    toml.values.contains_key(k),
+                    "toml_config: line without a value: {k}"
+                );
+                in_text("toml_config", l);
+            }
+            sig.add(bucket(toml.values.len() as u64));
+            sig.add(bucket(toml.bad_lines.len() as u64));
+            sig.add(u64::from(kvtriage::parse::topology::looks_like(&text)));
+            sig.add(u64::from(kvtriage::parse::tidb_cluster::looks_like(&text)));
+            let readers = [
+                kvtriage::parse::toml_config::read(&text, InputId(0), Kind::PdConfig),
+                kvtriage::parse::topology::read(&text, InputId(0)),
+                kvtriage::parse::tidb_cluster::read(&text, InputId(0)),
+            ];
+            for c in &readers {
+                for r in &c.facts.configs {
+                    in_text("config record", r.loc.line);
+                    for &l in r.lines.values() {
+                        in_text("config key", l);
+                    }
+                }
+                for i in &c.facts.instances {
+                    in_text("instance", i.loc.line);
+                }
+                sig.add(bucket(c.records));
+                sig.add(u64::from(c.partial.is_some()));
             }
         }
         Target::Documents => {
@@ -1258,6 +1304,14 @@ const PDCTL_SEEDS: &[&str] = &[
     "» config show\n{\n  \"replication\": { \"max-replicas\": 3 },\n  \"schedule\": { \"merge-schedule-limit\": 0, \"max-merge-region-size\": 20 }\n}\nFailed! [500] \"cannot build operator for region with no leader\"\nSuccess!\n",
 ];
 
+const CONFIG_SEEDS: &[&str] = &[
+    "[storage]\nreserve-space = \"5GB\"\ndata-dir = \"/data/tikv\"\n[raftstore]\ncapacity = \"10G",
+    "name = \"pd\"\nclient-urls = \"http://0.0.0.0:2379\"\n[replication]\nmax-replicas = 3\nlocation-labels = [\"zone\", \"host\"]\n[schedule]\nmax-merge-region-size = 20\n",
+    "$ cat topology.yaml\nglobal:\n  user: tidb\n  data_dir: /tidb-data\nserver_configs:\n  pd:\n    replication.max-replicas: 5\ntikv_servers:\n  - host: 10.0.1.1\n    port: 20161\n    config:\n      server.labels: { zone: bj }\n  - host: \"10.0.1",
+    "apiVersion: pingcap.com/v1alpha1\nkind: TidbCluster\nmetadata:\n  name: basic\nspec:\n  version: v8.5.4\n  pd:\n    replicas: 3\n    config: |\n      [replication]\n      max-replicas = 3\n  tikv:\n    replicas: 2\n    config:\n      storage:\n        reserve-space: 0MB\n",
+    "[\n  {\"group_id\": \"pd\", \"id\": \"default\", \"start_key\": \"\", \"end_key\": \"\", \"role\": \"voter\", \"count\": 3},\n  ...\n]\n",
+];
+
 const DOCUMENT_SEEDS: &[&str] = &[
     "$ ./pd-ctl store check up\n{\n  \"count\": 3,\n  \"stores\": [\n    {\n      \"store\": {\n        \"id\": 3,\n\t...\n\n$ ./pd-ctl store check hu\nFailed to get store: [400] \"unknown StoreState: hu\"\n",
     "[tidb@localhost deploy]$ ./bin/tikv-ctl --db /data/tikv/db/ --raftdb /data/tikv/raft/ bad-regions\n2: StringError(\"last index < applied index\")\n",
@@ -1491,6 +1545,7 @@ impl Corpus {
             ("operators.json", OPERATOR_SEEDS),
             ("metrics.prom", PROM_SEEDS),
             ("recovery.json", RECOVERY_SEEDS),
+            ("tikv.toml", CONFIG_SEEDS),
         ] {
             bundles.push(encode_bundle(&[(
                 name.to_string(),
@@ -1536,6 +1591,7 @@ impl Corpus {
             Target::Prometheus => &[PROM_SEEDS],
             Target::UnsafeRecovery => &[RECOVERY_SEEDS],
             Target::Documents => &[DOCUMENT_SEEDS, PDCTL_SEEDS],
+            Target::Configs => &[CONFIG_SEEDS, PDCTL_SEEDS],
             Target::Archive => return self.archives.clone(),
             Target::Analyze => return self.bundles.clone(),
             Target::Scan | Target::Sniff => &[
@@ -1547,6 +1603,7 @@ impl Corpus {
                 PDCTL_SEEDS,
                 PROM_SEEDS,
                 RECOVERY_SEEDS,
+                CONFIG_SEEDS,
             ],
         };
         let mut out: Vec<Vec<u8>> = Vec::new();

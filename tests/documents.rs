@@ -2,34 +2,12 @@
 //! folder holding one real sample of each shape (`tests/data/shapes/samples`, provenance in
 //! `tests/data/shapes/SOURCE.md`) lists every file with its kind, records and `partial`.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{Shape, shape};
 use serde_json::Value;
 use std::path::Path;
-
-/// A sample, the kind it is read as, its records, and a word its `partial` note holds
-/// (`None`: the copy is whole and the report has no `partial`).
-struct Shape {
-    file: &'static str,
-    kind: &'static str,
-    status: &'static str,
-    records: u64,
-    partial: Option<&'static str>,
-}
-
-const fn shape(
-    file: &'static str,
-    kind: &'static str,
-    records: u64,
-    partial: Option<&'static str>,
-) -> Shape {
-    Shape {
-        file,
-        kind,
-        status: "parsed",
-        records,
-        partial,
-    }
-}
 
 const SHAPES: &[Shape] = &[
     // pd-ctl sessions: each document tied to the command above it, which decides coverage.
@@ -190,41 +168,7 @@ fn one_sample_of_each_shape_is_listed_with_kind_records_and_partial() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let inputs = v["inputs"].as_array().expect("inputs");
-    assert_eq!(inputs.len(), SHAPES.len());
-    let mut wrong = Vec::new();
-    for s in SHAPES {
-        let Some(i) = inputs
-            .iter()
-            .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with(s.file)))
-        else {
-            wrong.push(format!("{}: not listed", s.file));
-            continue;
-        };
-        let partial = i["partial"].as_str();
-        let ok = i["kind"] == s.kind
-            && i["status"] == s.status
-            && i["records"].as_u64() == Some(s.records)
-            && match s.partial {
-                None => partial.is_none(),
-                Some(w) => partial.is_some_and(|p| p.contains(w)),
-            };
-        if !ok {
-            wrong.push(format!(
-                "{}: got kind {} status {} records {} partial {:?} (reason {:?}); want {} {} {} {:?}",
-                s.file,
-                i["kind"],
-                i["status"],
-                i["records"],
-                partial,
-                i["reason"].as_str(),
-                s.kind,
-                s.status,
-                s.records,
-                s.partial
-            ));
-        }
-    }
+    let wrong = common::listing_mismatches(&v, SHAPES);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 

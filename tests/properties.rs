@@ -239,6 +239,47 @@ fn documents_never_panic() {
 }
 
 #[test]
+fn configs_never_panic() {
+    never_panics(Target::Configs, 200);
+}
+
+/// Any cut of a real config sample reads without a panic, keeps only keys on lines of the
+/// text, and never reads more settings than the whole file has.
+#[test]
+fn any_cut_of_a_config_sample_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/configs/samples");
+    let mut samples: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    samples.sort();
+    assert!(!samples.is_empty());
+    let samples = Arc::new(samples);
+    let n = samples.len();
+    let env = fuzz::Env::new();
+    check(200, (0..n, any::<prop::sample::Index>()), |(i, at)| {
+        let whole = &samples[i];
+        let mut cut = at.index(whole.len() + 1);
+        while !whole.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let part = &whole[..cut];
+        fuzz::execute(Target::Configs, part.as_bytes(), &env);
+        let all = kvtriage::parse::toml_config::settings(whole, 1)
+            .values
+            .len();
+        let some = kvtriage::parse::toml_config::settings(part, 1).values.len();
+        prop_assert!(
+            some <= all,
+            "a cut read {some} settings, the whole file {all}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn scan_never_panics_and_counts_heads() {
     never_panics(Target::Scan, 100);
 }

@@ -2,8 +2,8 @@
 
 use super::version::{Component, SeenVersion, Version};
 use super::{
-    InputId, Location, LogEvent, PdConfig, Region, RegionId, Store, StoreId, TemplateStat, crdb,
-    sched,
+    ConfigRecord, InputId, Instance, Location, LogEvent, Region, RegionId, Store, StoreId,
+    TemplateStat, crdb, sched,
 };
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
@@ -16,7 +16,10 @@ pub struct Facts {
     /// pd-ctl store records, in input order (a bundle may hold several snapshots).
     pub stores: Vec<Store>,
     pub regions: Vec<Region>,
-    pub configs: Vec<PdConfig>,
+    /// Component settings (pd-ctl answers, config files, deployments), in input order.
+    pub configs: Vec<ConfigRecord>,
+    /// Instances a deployment describes (tiup topology, TidbCluster spec).
+    pub instances: Vec<Instance>,
     pub versions: BTreeMap<Component, Vec<SeenVersion>>,
     /// Addresses seen for PD (from pd-ctl command lines, `-u http://...`).
     pub pd_addrs: Vec<String>,
@@ -81,6 +84,7 @@ impl Facts {
         self.stores.append(&mut other.stores);
         self.regions.append(&mut other.regions);
         self.configs.append(&mut other.configs);
+        self.instances.append(&mut other.instances);
         for (c, mut vs) in other.versions {
             self.versions.entry(c).or_default().append(&mut vs);
         }
@@ -129,7 +133,14 @@ impl Facts {
                 });
             }
         }
-        out.extend(self.configs.iter().map(|c| c.loc));
+        for c in &self.configs {
+            out.push(c.loc);
+            out.extend(c.lines.values().map(|&line| Location {
+                input: c.loc.input,
+                line,
+            }));
+        }
+        out.extend(self.instances.iter().map(|i| i.loc));
         out.extend(self.sched.samples.iter().map(|s| s.loc));
         for r in &self.sched.recoveries {
             out.push(r.loc);
@@ -172,12 +183,28 @@ impl Facts {
         by_id.into_values().collect()
     }
 
-    /// A PD config value by dotted key (`schedule.max-replicas` or plain `max-replicas`);
-    /// the last config seen wins.
+    /// A PD config value by dotted key (`schedule.max-replicas` or plain `max-replicas`), with
+    /// the line it was read at: what PD runs with (pd-ctl, the API) wins over files that set
+    /// it at start; among equals the last seen wins.
     pub fn config(&self, key: &str) -> Option<(&serde_json::Value, Location)> {
-        self.configs
-            .iter()
-            .rev()
-            .find_map(|c| c.get(key).map(|v| (v, c.loc)))
+        self.component_config(Component::Pd, key)
+    }
+
+    /// A component's setting by its full dotted key (`storage.reserve-space` for TiKV), ranked
+    /// as [`Facts::config`] ranks PD's.
+    pub fn component_config(
+        &self,
+        component: Component,
+        key: &str,
+    ) -> Option<(&serde_json::Value, Location)> {
+        let mut best: Option<(&ConfigRecord, &serde_json::Value)> = None;
+        for c in self.configs.iter().filter(|c| c.component == component) {
+            if let Some(v) = c.get(key)
+                && best.is_none_or(|(b, _)| c.source >= b.source)
+            {
+                best = Some((c, v));
+            }
+        }
+        best.map(|(c, v)| (v, c.loc_of(key)))
     }
 }

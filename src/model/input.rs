@@ -58,12 +58,24 @@ pub enum Kind {
     PrometheusText,
     #[serde(rename = "prometheus-json")]
     PrometheusJson,
+    /// Config files and deployments: `tikv.toml`, `pd.toml`, `tidb.toml` (also pasted), a
+    /// tiup topology (`topology.yaml`, `meta.yaml`, `edit-config`), a TidbCluster spec.
+    #[serde(rename = "tikv-config")]
+    TikvConfig,
+    #[serde(rename = "pd-config")]
+    PdConfig,
+    #[serde(rename = "tidb-config")]
+    TidbConfig,
+    #[serde(rename = "tiup-topology")]
+    TiupTopology,
+    #[serde(rename = "tidb-cluster-spec")]
+    TidbClusterSpec,
     #[serde(rename = "unknown")]
     Unknown,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 28] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -86,6 +98,11 @@ impl Kind {
         Kind::TikvCtlOutput,
         Kind::PrometheusText,
         Kind::PrometheusJson,
+        Kind::TikvConfig,
+        Kind::PdConfig,
+        Kind::TidbConfig,
+        Kind::TiupTopology,
+        Kind::TidbClusterSpec,
         Kind::Unknown,
     ];
 
@@ -113,6 +130,11 @@ impl Kind {
             Kind::TikvCtlOutput => "tikv-ctl-output",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
+            Kind::TikvConfig => "tikv-config",
+            Kind::PdConfig => "pd-config",
+            Kind::TidbConfig => "tidb-config",
+            Kind::TiupTopology => "tiup-topology",
+            Kind::TidbClusterSpec => "tidb-cluster-spec",
             Kind::Unknown => "unknown",
         }
     }

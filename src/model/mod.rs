@@ -1,6 +1,7 @@
 //! The model at the bottom of the crate: input identity and reports, the fact tables the
 //! parsers fill, findings, units. It imports nothing else of the crate.
 
+mod config;
 pub mod crdb;
 mod facts;
 mod finding;
@@ -30,7 +31,8 @@ pub struct NeedleGroup {
     pub needles: Vec<String>,
     pub kinds: Option<Vec<Kind>>,
 }
-pub use pd::{PdConfig, Peer, PeerRole, Region, Store, StoreBalance, StoreState};
+pub use config::{ConfigFacts, ConfigRecord, ConfigSource, Instance};
+pub use pd::{Peer, PeerRole, Region, Store, StoreBalance, StoreState};
 pub use report::{Analysis, Coverage, RuleCoverage, Undecided};
 pub use version::{Component, SeenVersion, Version};
 

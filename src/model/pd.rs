@@ -177,34 +177,3 @@ impl Region {
             .filter(|p| !matches!(p.role, PeerRole::Learner))
     }
 }
-
-/// pd-ctl `config show` (or the raw API config), flattened to dotted keys.
-#[derive(Clone, Debug)]
-pub struct PdConfig {
-    pub values: std::collections::BTreeMap<String, serde_json::Value>,
-    pub loc: Location,
-}
-
-impl PdConfig {
-    /// Looks a key up as given (`schedule.max-merge-region-size`) or by its last segment,
-    /// since PD 3.x printed a flat config.
-    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
-        if let Some(v) = self.values.get(key) {
-            return Some(v);
-        }
-        let leaf = key.rsplit('.').next().unwrap_or(key);
-        self.values
-            .iter()
-            .find(|(k, _)| k.rsplit('.').next() == Some(leaf))
-            .map(|(_, v)| v)
-    }
-
-    /// A numeric value; PD prints booleans and some numbers as strings.
-    pub fn get_f64(&self, key: &str) -> Option<f64> {
-        match self.get(key)? {
-            serde_json::Value::Number(n) => n.as_f64(),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-}

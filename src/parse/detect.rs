@@ -92,6 +92,9 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if let Some(k) = crdb_table_kind(&text) {
         return Detected::data(k);
     }
+    if let Some(k) = config_kind(&text, name) {
+        return Detected::data(k);
+    }
     if let Some(k) = json_kind(&text) {
         return Detected::data(k);
     }
@@ -298,6 +301,17 @@ fn crdb_table_kind(text: &str) -> Option<Kind> {
     None
 }
 
+/// Config files and deployment documents (TOML configs, a tiup topology, a TidbCluster).
+fn config_kind(text: &str, name: &str) -> Option<Kind> {
+    if crate::parse::tidb_cluster::looks_like(text) {
+        return Some(Kind::TidbClusterSpec);
+    }
+    if crate::parse::topology::looks_like(text) {
+        return Some(Kind::TiupTopology);
+    }
+    crate::parse::toml_config::looks_like(text, name)
+}
+
 /// JSON dumps, possibly after a pasted command line.
 fn json_kind(text: &str) -> Option<Kind> {
     let start = text.lines().position(|l| {
@@ -332,6 +346,10 @@ fn json_kind(text: &str) -> Option<Kind> {
         return Some(Kind::PdctlRegion);
     }
     if has("replication") || has("schedule") || has("max-replicas") || has("merge-schedule-limit") {
+        return Some(Kind::PdctlConfig);
+    }
+    // `config placement-rules show`: a list of rules.
+    if t.starts_with('[') && has("group_id") && has("role") {
         return Some(Kind::PdctlConfig);
     }
     if t.starts_with('[') {

@@ -1,5 +1,6 @@
 //! Non-log inputs: pd-ctl / PD API JSON and pasted sessions, CockroachDB CLI tables and
-//! goroutine dumps, metrics, unsafe-recovery and operator listings.
+//! goroutine dumps, metrics, unsafe-recovery and operator listings, config files and
+//! deployments.
 
 use super::Format;
 use super::error::InputError;
@@ -119,6 +120,22 @@ fn parse(
                 e.groups = prefilter.groups_of(&e.message);
             }
             facts.events = events;
+        }
+        Format::TomlConfig | Format::Topology | Format::TidbClusterSpec => {
+            let c = match format {
+                Format::TomlConfig => super::toml_config::read(text, id, kind),
+                Format::Topology => super::topology::read(text, id),
+                _ => super::tidb_cluster::read(text, id),
+            };
+            apply_collected(report, c.records, c.unparsed_lines, c.problem);
+            if let Some(p) = c.partial {
+                report.set_partial(p);
+            }
+            for (comp, v, line) in c.versions {
+                facts.note_version(comp, v, at(line));
+            }
+            facts.configs = c.facts.configs;
+            facts.instances = c.facts.instances;
         }
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}

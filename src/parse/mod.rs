@@ -15,15 +15,20 @@ pub mod input;
 pub mod jsonlog;
 pub mod legacy;
 pub mod operator;
+pub mod pd_config;
 pub mod pdctl;
 pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
 pub mod slow_log;
+pub mod tidb_cluster;
 pub mod tikv_ctl;
 pub mod time;
+pub mod toml_config;
+pub mod topology;
 pub mod unified;
 pub mod unsafe_recovery;
+pub mod yaml_doc;
 
 use crate::model::{Component, Kind, Version};
 use scan::LogFormat;
@@ -50,6 +55,12 @@ pub enum Format {
     SlowLog,
     /// `tikv-ctl` commands and their answers.
     TikvCtl,
+    /// TiKV, PD and TiDB TOML config files.
+    TomlConfig,
+    /// A tiup cluster topology (`topology.yaml`, `meta.yaml`).
+    Topology,
+    /// A TiDB Operator TidbCluster spec.
+    TidbClusterSpec,
 }
 
 impl Format {
@@ -65,6 +76,9 @@ impl Format {
             Kind::PdUnsafeRecovery => Format::UnsafeRecovery,
             Kind::PdctlOperators => Format::OperatorList,
             Kind::TidbSlowLog => Format::SlowLog,
+            Kind::TikvConfig | Kind::PdConfig | Kind::TidbConfig => Format::TomlConfig,
+            Kind::TiupTopology => Format::Topology,
+            Kind::TidbClusterSpec => Format::TidbClusterSpec,
             _ => Format::Pdctl,
         }
     }

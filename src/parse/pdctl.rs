@@ -8,8 +8,8 @@
 use super::scan::excerpt;
 use crate::model::units::parse_byte_size;
 use crate::model::{
-    InputId, Level, Location, LogEvent, PdConfig, Peer, PeerId, PeerRole, Region, RegionId, Store,
-    StoreBalance, StoreId, StoreState, Version,
+    ConfigRecord, InputId, Level, Location, LogEvent, Peer, PeerId, PeerRole, Region, RegionId,
+    Store, StoreBalance, StoreId, StoreState, Version,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub struct PdctlOutput {
     pub stores: Vec<Store>,
     pub regions: Vec<Region>,
-    pub configs: Vec<PdConfig>,
+    pub configs: Vec<ConfigRecord>,
     /// Non-JSON lines worth keeping: pd-ctl answers (`Failed! ...`), command lines.
     pub answers: Vec<LogEvent>,
     pub pd_addrs: Vec<String>,
@@ -352,8 +352,21 @@ fn salvage_document(
     } else {
         super::documents::prefix_value(doc)
     };
-    let mut n = 0;
-    if let Some((v, _)) = &prefix {
+    // A list of placement rules keeps its whole rules, wherever the elision is.
+    let loc = Location {
+        input,
+        line: text.line_of(start),
+    };
+    let mut n = match super::pd_config::salvage_rules(doc, &scan, loc) {
+        Some((record, rules)) => {
+            out.configs.push(record);
+            rules
+        }
+        None => 0,
+    };
+    if n == 0
+        && let Some((v, _)) = &prefix
+    {
         n = take_document(v, text, start, limit, input, out, true).0;
     }
     if n == 0 {
@@ -416,6 +429,21 @@ fn note_command_line(line: &str, line_no: u64, input: InputId, out: &mut PdctlOu
             .any(|w| l.contains(w))
             && pdctl_args(t).is_none()
     };
+    let cluster_version = out
+        .last_command
+        .as_deref()
+        .is_some_and(|c| c.starts_with("config show cluster-version"));
+    if let Some(v) = super::pd_config::cluster_version(t).filter(|_| cluster_version) {
+        let loc = Location {
+            input,
+            line: line_no,
+        };
+        out.configs
+            .push(super::pd_config::cluster_version_record(v, loc));
+        out.records += 1;
+        out.last_command = None;
+        return;
+    }
     if is_answer(t) || free_error || jq_value {
         let failed = !(t.starts_with("Success!") || t.starts_with("successful!"));
         let level = if failed { Level::Error } else { Level::Info };
@@ -561,13 +589,13 @@ fn salvage_config(
     if hits < 2 {
         return false;
     }
-    out.configs.push(PdConfig {
+    out.configs.push(ConfigRecord::pd(
         values,
-        loc: Location {
+        Location {
             input,
             line: text.line_of(from),
         },
-    });
+    ));
     true
 }
 
@@ -641,7 +669,7 @@ fn take_document(
                 || (m.contains_key("peers") && m.contains_key("id"))
                 || is_config(m)
         }
-        _ => false,
+        rules => super::pd_config::is_rule_list(rules),
     };
     if known {
         take_records(v, text, start, end, input, out, cut);
@@ -661,10 +689,18 @@ fn take_records(
     out: &mut PdctlOutput,
     cut: bool,
 ) {
+    let line = text.line_of(start);
+    if let Value::Array(items) = v {
+        out.last_command = None;
+        let rules: Vec<&Map<String, Value>> = items.iter().filter_map(Value::as_object).collect();
+        let loc = Location { input, line };
+        out.configs
+            .push(super::pd_config::rules_record(&rules, loc));
+        return;
+    }
     let Value::Object(m) = v else {
         return;
     };
-    let line = text.line_of(start);
     // The command a pasted answer followed decides what it covers.
     let command = out.last_command.take();
     let shown = |c: &Option<String>| c.as_deref().map_or(String::new(), |c| format!(" (`{c}`)"));
@@ -759,10 +795,16 @@ fn take_records(
     } else if is_config(m) {
         let mut values = BTreeMap::new();
         flatten("", v, &mut values);
-        out.configs.push(PdConfig {
-            values,
-            loc: Location { input, line },
-        });
+        let section = super::pd_config::section_of(command.as_deref(), m);
+        if let Some(s) = section {
+            out.partial.push(format!(
+                "the config at line {line} shows the `{s}` settings only{}",
+                shown(&command)
+            ));
+        }
+        let loc = Location { input, line };
+        out.configs
+            .push(super::pd_config::record(values, section, loc));
     }
 }
 

@@ -46,8 +46,19 @@ fn table_kinds(table: &str, inputs: &Option<Vec<String>>) -> Needs {
             what: "no pd-ctl region dump (`pd-ctl region store <id>` or `region <id>`)".into(),
         },
         "configs" => Needs {
-            kinds: vec![Kind::PdctlConfig],
-            what: "no PD config (`pd-ctl config show`)".into(),
+            kinds: vec![
+                Kind::PdctlConfig,
+                Kind::PdConfig,
+                Kind::TikvConfig,
+                Kind::TidbConfig,
+                Kind::TiupTopology,
+                Kind::TidbClusterSpec,
+            ],
+            what: "no config (`pd-ctl config show`, a config file, a topology)".into(),
+        },
+        "instances" => Needs {
+            kinds: vec![Kind::TiupTopology, Kind::TidbClusterSpec],
+            what: "no deployment (a tiup topology, a TidbCluster spec)".into(),
         },
         "series" | "samples" => Needs {
             kinds: vec![Kind::PrometheusText, Kind::PrometheusJson],

@@ -1,7 +1,7 @@
 //! Loading rules: checks at load time, a query over a config table.
 
 use super::*;
-use crate::model::{Location, PdConfig};
+use crate::model::{ConfigRecord, Location};
 
 #[test]
 fn builtin_rules_load() {
@@ -51,13 +51,13 @@ fn facts_with_config(v: serde_json::Value) -> Facts {
         }
     }
     Facts {
-        configs: vec![PdConfig {
+        configs: vec![ConfigRecord::pd(
             values,
-            loc: Location {
+            Location {
                 input: InputId(0),
                 line: 3,
             },
-        }],
+        )],
         ..Facts::default()
     }
 }

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: reading findings out of a JSON report.
+//! Helpers shared by the integration tests: reading findings out of a JSON report, checking
+//! how inputs are listed.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use serde_json::Value;
@@ -45,4 +46,73 @@ pub fn commands(f: &Value) -> Vec<String> {
         .iter()
         .filter_map(|s| s["command"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A sample file, the kind it is read as, its status and records, and a word its `partial`
+/// note holds (`None`: the copy is whole and the report has no `partial`).
+pub struct Shape {
+    pub file: &'static str,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub records: u64,
+    pub partial: Option<&'static str>,
+}
+
+/// A parsed sample.
+pub const fn shape(
+    file: &'static str,
+    kind: &'static str,
+    records: u64,
+    partial: Option<&'static str>,
+) -> Shape {
+    Shape {
+        file,
+        kind,
+        status: "parsed",
+        records,
+        partial,
+    }
+}
+
+/// What differs between a report's `inputs` and the shapes it should list, one line each.
+pub fn listing_mismatches(v: &Value, shapes: &[Shape]) -> Vec<String> {
+    let inputs = v["inputs"].as_array().cloned().unwrap_or_default();
+    let mut wrong = Vec::new();
+    if inputs.len() != shapes.len() {
+        wrong.push(format!("{} inputs, {} samples", inputs.len(), shapes.len()));
+    }
+    for s in shapes {
+        let named = |p: &str| p == s.file || p.ends_with(&format!("/{}", s.file));
+        let Some(i) = inputs
+            .iter()
+            .find(|i| i["path"].as_str().is_some_and(named))
+        else {
+            wrong.push(format!("{}: not listed", s.file));
+            continue;
+        };
+        let partial = i["partial"].as_str();
+        let ok = i["kind"] == s.kind
+            && i["status"] == s.status
+            && i["records"].as_u64() == Some(s.records)
+            && match s.partial {
+                None => partial.is_none(),
+                Some(w) => partial.is_some_and(|p| p.contains(w)),
+            };
+        if !ok {
+            wrong.push(format!(
+                "{}: got kind {} status {} records {} partial {:?} (reason {:?}); want {} {} {} {:?}",
+                s.file,
+                i["kind"],
+                i["status"],
+                i["records"],
+                partial,
+                i["reason"].as_str(),
+                s.kind,
+                s.status,
+                s.records,
+                s.partial
+            ));
+        }
+    }
+    wrong
 }

@@ -50,7 +50,8 @@ impl<'a> Row<'a> {
             Row::Store(s) => s.s.loc.input,
             Row::Region(r) => r.r.loc.input,
             Row::Peer(r, _) => r.r.loc.input,
-            Row::Config(_, _, l) => l.input,
+            Row::Config(_, _, _, l) => l.input,
+            Row::Instance(i) => i.loc.input,
             Row::Series(s) => s.samples.first()?.loc.input,
             Row::Sample(s) => s.loc.input,
             Row::Input(i, _) => *i,
@@ -169,12 +170,29 @@ impl<'a> Row<'a> {
                     _ => return None,
                 }
             }
-            (Row::Config(k, v, l), c) => match c {
+            (Row::Config(rec, k, v, l), c) => match c {
                 "key" => Value::Str((*k).to_string()),
                 "value" => config_value(v),
                 "loc" => Value::Loc(*l),
+                "component" => Value::Str(component_name(rec.component).to_string()),
+                "node" => rec.node.clone().map_or(Value::Null, Value::Str),
+                "source" => Value::Str(rec.source.as_str().to_string()),
                 _ => return None,
             },
+            (Row::Instance(i), c) => {
+                let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::Str);
+                match c {
+                    "role" => Value::Str(i.role.clone()),
+                    "host" => Value::Str(i.host.clone()),
+                    "port" => i.port.map_or(Value::Null, |p| Value::Num(f64::from(p))),
+                    "address" => text(&i.address),
+                    "data_dir" => text(&i.data_dir),
+                    "deploy_dir" => text(&i.deploy_dir),
+                    "pod" => text(&i.pod),
+                    "loc" => Value::Loc(i.loc),
+                    _ => return None,
+                }
+            }
             (Row::Series(s), c) => match c {
                 "name" => Value::Str(s.name.to_string()),
                 "first" => Value::opt_num(s.samples.first().map(|x| x.value)),

@@ -325,12 +325,19 @@ impl<'a, 'c> Env<'a, 'c> {
 
     /// The newest value of a PD config key (dotted, or its last segment as PD 3.x prints).
     pub fn config(&self, key: &str) -> Option<(Value, crate::model::Location)> {
+        self.component_config(crate::model::Component::Pd, key)
+    }
+
+    /// A component's setting and the line it was read at (see [`crate::model::Facts::component_config`]).
+    pub fn component_config(
+        &self,
+        c: crate::model::Component,
+        key: &str,
+    ) -> Option<(Value, crate::model::Location)> {
         self.cat
             .facts
-            .configs
-            .iter()
-            .rev()
-            .find_map(|c| c.get(key).map(|v| (super::tables::config_value(v), c.loc)))
+            .component_config(c, key)
+            .map(|(v, l)| (super::tables::config_value(v), l))
     }
 
     fn group_rows(&self) -> Vec<GroupRow<'a>> {

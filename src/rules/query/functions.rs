@@ -285,14 +285,20 @@ impl<'a, 'c> Env<'a, 'c> {
                 Some(id) => self.store_of(id as u64),
                 None => Value::Null,
             },
-            "config" => match s(0) {
-                Some(k) => self.config(&k).map_or(Value::Null, |(v, _)| v),
-                None => Value::Null,
-            },
-            "config_loc" => match s(0) {
-                Some(k) => self.config(&k).map_or(Value::Null, |(_, l)| Value::Loc(l)),
-                None => Value::Null,
-            },
+            // config('key') is PD's; config('tikv', 'storage.reserve-space') another
+            // component's (the value any instance's record shows last).
+            "config" | "config_loc" => {
+                let found = match (s(0), s(1)) {
+                    (Some(c), Some(k)) => component(&c).and_then(|c| self.component_config(c, &k)),
+                    (Some(k), None) => self.config(&k),
+                    _ => None,
+                };
+                match found {
+                    Some((v, _)) if f == "config" => v,
+                    Some((_, l)) => Value::Loc(l),
+                    None => Value::Null,
+                }
+            }
             "has" => Value::Bool(v.first().is_some_and(|x| !x.is_null())),
             "regex" => match (s(0), s(1)) {
                 // regex(text, pattern[, group]): the first match (or named/numbered group).

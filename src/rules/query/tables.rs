@@ -6,7 +6,7 @@ pub use super::columns::{component_name, config_value, event_text, peers_of};
 pub use super::rows::{NodeObs, RegionRow, SeriesRow, StoreRow, TemplateRow, table_time};
 use super::rows::{SeriesKey, node_observations};
 use crate::model::sched::MetricSample;
-use crate::model::{Component, Facts, InputId, Kind, Location, LogEvent, Peer};
+use crate::model::{Component, ConfigRecord, Facts, InputId, Kind, Location, LogEvent, Peer};
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
 
@@ -120,7 +120,32 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "region_latest",
         ],
     ),
-    ("configs", &["key", "value", "loc", "input"]),
+    (
+        "configs",
+        &[
+            "key",
+            "value",
+            "loc",
+            "input",
+            "component",
+            "node",
+            "source",
+        ],
+    ),
+    (
+        "instances",
+        &[
+            "role",
+            "host",
+            "port",
+            "address",
+            "data_dir",
+            "deploy_dir",
+            "pod",
+            "loc",
+            "input",
+        ],
+    ),
     (
         "crdb_nodes",
         &[
@@ -261,7 +286,8 @@ pub struct Catalog<'a> {
     pub stores: Vec<StoreRow<'a>>,
     pub regions: Vec<RegionRow<'a>>,
     pub series: Vec<SeriesRow<'a>>,
-    pub configs: Vec<(&'a str, &'a serde_json::Value, Location)>,
+    /// Every setting of every config record, with the line its key was read at.
+    pub configs: Vec<(&'a ConfigRecord, &'a str, &'a serde_json::Value, Location)>,
     pub templates: Vec<TemplateRow<'a>>,
     pub nodes: Vec<NodeObs<'a>>,
     /// The latest time each input shows (its last entry, or a later kept event).
@@ -340,7 +366,7 @@ impl<'a> Catalog<'a> {
         let mut configs = Vec::new();
         for c in &facts.configs {
             for (k, v) in &c.values {
-                configs.push((k.as_str(), v, c.loc));
+                configs.push((c, k.as_str(), v, c.loc_of(k)));
             }
         }
         let mut horizons: BTreeMap<InputId, DateTime<FixedOffset>> = BTreeMap::new();
@@ -436,8 +462,9 @@ impl<'a> Catalog<'a> {
             "configs" => self
                 .configs
                 .iter()
-                .map(|(k, v, l)| Row::Config(k, v, *l))
+                .map(|(c, k, v, l)| Row::Config(c, k, v, *l))
                 .collect(),
+            "instances" => self.facts.instances.iter().map(Row::Instance).collect(),
             "series" => self.series.iter().map(Row::Series).collect(),
             "samples" => self.facts.sched.samples.iter().map(Row::Sample).collect(),
             "inputs" => self.inputs.iter().map(|(i, m)| Row::Input(*i, m)).collect(),
@@ -479,7 +506,8 @@ pub enum Row<'a> {
     Store(&'a StoreRow<'a>),
     Region(&'a RegionRow<'a>),
     Peer(&'a RegionRow<'a>, &'a Peer),
-    Config(&'a str, &'a serde_json::Value, Location),
+    Config(&'a ConfigRecord, &'a str, &'a serde_json::Value, Location),
+    Instance(&'a crate::model::Instance),
     Series(&'a SeriesRow<'a>),
     Sample(&'a MetricSample),
     Input(InputId, &'a InputMeta),
