@@ -58,12 +58,28 @@ pub enum Kind {
     PrometheusText,
     #[serde(rename = "prometheus-json")]
     PrometheusJson,
+    // Host and cluster-setting facts (issue 12 part 5).
+    /// `df` output (`-h`, `-k`, `-T`, `-P`).
+    #[serde(rename = "df-output")]
+    DfOutput,
+    /// Open-file limits: `ulimit -n|-a|-Hn|-Sn`, `/proc/<pid>/limits`, `prlimit`.
+    #[serde(rename = "ulimit-output")]
+    UlimitOutput,
+    /// CockroachDB `SHOW ZONE CONFIGURATIONS` / `SHOW ZONE CONFIGURATION FOR ...`.
+    #[serde(rename = "crdb-zone-configs")]
+    CrdbZoneConfigs,
+    /// CockroachDB `SHOW [ALL] CLUSTER SETTINGS` / `SHOW CLUSTER SETTING x`.
+    #[serde(rename = "crdb-cluster-settings")]
+    CrdbClusterSettings,
+    /// A systemd unit or Kubernetes manifest that runs `cockroach start --join=...`.
+    #[serde(rename = "crdb-start-command")]
+    CrdbStartCommand,
     #[serde(rename = "unknown")]
     Unknown,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 28] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -86,6 +102,11 @@ impl Kind {
         Kind::TikvCtlOutput,
         Kind::PrometheusText,
         Kind::PrometheusJson,
+        Kind::DfOutput,
+        Kind::UlimitOutput,
+        Kind::CrdbZoneConfigs,
+        Kind::CrdbClusterSettings,
+        Kind::CrdbStartCommand,
         Kind::Unknown,
     ];
 
@@ -113,6 +134,11 @@ impl Kind {
             Kind::TikvCtlOutput => "tikv-ctl-output",
             Kind::PrometheusText => "prometheus-text",
             Kind::PrometheusJson => "prometheus-json",
+            Kind::DfOutput => "df-output",
+            Kind::UlimitOutput => "ulimit-output",
+            Kind::CrdbZoneConfigs => "crdb-zone-configs",
+            Kind::CrdbClusterSettings => "crdb-cluster-settings",
+            Kind::CrdbStartCommand => "crdb-start-command",
             Kind::Unknown => "unknown",
         }
     }

@@ -4,6 +4,7 @@
 pub mod crdb;
 mod facts;
 mod finding;
+pub mod host;
 mod ids;
 mod input;
 mod log;
