@@ -2,8 +2,8 @@
 //! folder holding one real sample of each shape (`tests/data/shapes/samples`, provenance in
 //! `tests/data/shapes/SOURCE.md`) lists every file with its kind, records and `partial`.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
+
 use std::path::Path;
 
 /// A sample, the kind it is read as, its records, and a word its `partial` note holds
@@ -178,53 +178,15 @@ fn one_sample_of_each_shape_is_listed_with_kind_records_and_partial() {
         std::fs::copy(samples.join(s.file), dir.path().join(s.file))
             .unwrap_or_else(|e| panic!("{}: {e}", s.file));
     }
-    let out = Command::cargo_bin("kvtriage")
-        .expect("the binary")
-        .args(["analyze", "--format", "json", "--fail-on", "never"])
-        .arg(dir.path())
-        .output()
-        .expect("it runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = common::analyze_json(&[dir.path().as_os_str()]);
     let inputs = v["inputs"].as_array().expect("inputs");
     assert_eq!(inputs.len(), SHAPES.len());
-    let mut wrong = Vec::new();
-    for s in SHAPES {
-        let Some(i) = inputs
-            .iter()
-            .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with(s.file)))
-        else {
-            wrong.push(format!("{}: not listed", s.file));
-            continue;
-        };
-        let partial = i["partial"].as_str();
-        let ok = i["kind"] == s.kind
-            && i["status"] == s.status
-            && i["records"].as_u64() == Some(s.records)
-            && match s.partial {
-                None => partial.is_none(),
-                Some(w) => partial.is_some_and(|p| p.contains(w)),
-            };
-        if !ok {
-            wrong.push(format!(
-                "{}: got kind {} status {} records {} partial {:?} (reason {:?}); want {} {} {} {:?}",
-                s.file,
-                i["kind"],
-                i["status"],
-                i["records"],
-                partial,
-                i["reason"].as_str(),
-                s.kind,
-                s.status,
-                s.records,
-                s.partial
-            ));
-        }
-    }
+    let wrong: Vec<String> = SHAPES
+        .iter()
+        .filter_map(|s| {
+            common::check_input(inputs, s.file, (s.kind, s.status, s.records, s.partial)).err()
+        })
+        .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
