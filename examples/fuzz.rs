@@ -149,6 +149,7 @@ pub enum Target {
     UnsafeRecovery,
     Documents,
     Configs,
+    HostFacts,
     Analyze,
 }
 
@@ -168,6 +169,7 @@ pub const TARGETS: &[Target] = &[
     Target::UnsafeRecovery,
     Target::Documents,
     Target::Configs,
+    Target::HostFacts,
     Target::Analyze,
 ];
 
@@ -189,6 +191,7 @@ impl Target {
             Target::UnsafeRecovery => "unsafe-recovery",
             Target::Documents => "documents",
             Target::Configs => "configs",
+            Target::HostFacts => "host-facts",
             Target::Analyze => "analyze",
         }
     }
@@ -227,6 +230,7 @@ impl Target {
                 | Target::Pdctl
                 | Target::Documents
                 | Target::Configs
+                | Target::HostFacts
         )
     }
 }
@@ -800,6 +804,59 @@ pub fn execute(target: Target, data: &[u8], env: &Env) -> Vec<u64> {
                 let _ = pdctl::is_answer(l.trim());
             }
         }
+        Target::HostFacts => {
+            // df, open-file limits, zone configs, cluster settings, `--join` lists: every
+            // fact cites a line of the text.
+            let n = text.lines().count() as u64;
+            let within = |what: &str, line: u64| {
+                assert!(
+                    line >= 1 && line <= n.max(1),
+                    "{what}: line {line} outside 1..={n}"
+                );
+            };
+            sig.add(u64::from(kvtriage::parse::df::looks_like(&text)));
+            sig.add(u64::from(kvtriage::parse::limits::looks_like(&text)));
+            sig.add(u64::from(kvtriage::parse::crdb_sql::looks_like_zones(
+                &text,
+            )));
+            sig.add(u64::from(kvtriage::parse::crdb_sql::looks_like_settings(
+                &text,
+            )));
+            sig.add(u64::from(kvtriage::parse::crdb_join::looks_like_config(
+                &text,
+            )));
+            for kind in [
+                Kind::DfOutput,
+                Kind::UlimitOutput,
+                Kind::CrdbZoneConfigs,
+                Kind::CrdbClusterSettings,
+                Kind::CrdbStartCommand,
+            ] {
+                let c = kvtriage::parse::host_input::collect(kind, &text, InputId(0));
+                for m in &c.host.mounts {
+                    within("df", m.loc.line);
+                }
+                for l in &c.host.limits {
+                    within("limits", l.loc.line);
+                }
+                for z in &c.crdb.zones {
+                    within("zones", z.line);
+                }
+                for st in &c.crdb.settings {
+                    within("settings", st.line);
+                }
+                for j in &c.crdb.joins {
+                    within("joins", j.line);
+                    assert!(!j.addresses.is_empty(), "an empty join list");
+                }
+                sig.add(bucket(c.records));
+                sig.add(bucket(c.partial.len() as u64));
+            }
+            for l in text.lines().take(200) {
+                let _ = kvtriage::parse::shell::command_line(l, &["df", "ulimit"]);
+                let _ = kvtriage::parse::crdb_join::join_of_line(l, InputId(0), 1);
+            }
+        }
         Target::UnsafeRecovery => {
             let out = unsafe_recovery::parse(&text, InputId(0));
             for r in &out.reports {
@@ -1320,6 +1377,19 @@ const DOCUMENT_SEEDS: &[&str] = &[
     "{\"channel\":\"HEALTH\",\"timestamp\":\"1635365292.961975000\",\"severity\":\"INFO\",\"tags\":{\"n\":\"1\"},\"message\":\"runtime stats: 178 MiB RSS, 1.4/1",
 ];
 
+const HOST_SEEDS: &[&str] = &[
+    "$  df -h\nFilesystem      Size  Used Avail Use% Mounted on\n/dev/nvme0n1p1  8.0G  3.7G  4.3G  47% /\n/dev/md0        550G  262G  261G  51% /mnt/disk\n",
+    "root@oxz:~# df -h /var\nFilesystem             Size   Used  Available Capacity  Mounted on\noxp_ae56280b/crypt/zone\n                     649.21M 632.11M     17.10M    98%    /\n",
+    "Filesystem     Type     1K-blocks    Used Available Use% Mounted on\n/dev/xvda1     ext4       8065444 1042968   7006092  13% /\n",
+    "$ ulimit -Hn\n4096\n\n$ ulimit -Sn\n1024\n~ulimit -a\nopen files                      (-n) 900000\n",
+    "$ cat /proc/63491/limits\nLimit                     Soft Limit           Hard Limit           Units\nMax open files            65536                65536                files\nprlimit --pid 14559\nNOFILE     max number of open files                1024      4096\n",
+    "  target | raw_config_sql\n---------+----------------\n  RANGE default | ALTER RANGE default CONFIGURE ZONE USING\n                |     num_replicas = 5,\n                |     constraints = '[+region=a, +zone=b]'\n(1 row)\n",
+    "target,raw_config_sql\nRANGE default,\"ALTER RANGE default CONFIGURE ZONE USING\n    num_replicas = 3\"\n",
+    "+-----+-----+\n| target | raw_config_sql |\n+-----+-----+\n| RANGE default | ALTER RANGE default CONFIGURE ZONE USING |\n|  |     num_replicas = 5 |\n+---+---+\n(1 row)\n",
+    "  variable | value | setting_type | description\n-----------+-------+--------------+------------\n  server.time_until_store_dead | 5m0s | d | the time\n(1 row)\n> SHOW CLUSTER SETTING x.y;\n  x.y\n-----\n  true\n(1 row)\n",
+    "[Service]\nExecStart=/usr/local/bin/cockroach start --join='a:26257 ,b:26257' --insecure\napiVersion: apps/v1\nkind: StatefulSet\n            /cockroach/cockroach\n            start\n            --join cockroachdb-0.cockroachdb,cockroachdb-1.cockroachdb\n",
+];
+
 const OPERATOR_SEEDS: &[&str] = &[
     "merge-region {merge: region 512607784 to 513499180} (kind:leader,region,merge, region:512607784(4181, 2581), createAt:2024-07-22 20:02:58.803076494 +0800 CST m=+27423622.512141533, startAt:2024-07-22 20:02:58.803 +0800 CST, currentStep:1, size:1, steps:[0:{add learner peer 612422577 on store 16910359}, 1:{merge region 512607784 into region 513499180}], timeout:[17m0s]) timeout",
     "\"balance-region (kind:region, region:1(1,1), createAt:2019-01-01 00:00:00 +0000 UTC, startAt:0001-01-01 00:00:00 +0000 UTC, currentStep:0, steps:[add learner peer 2 on store 3, promote learner peer 2 on store 3 to voter, remove peer on store 1]) finished\"",
@@ -1592,6 +1662,7 @@ impl Corpus {
             Target::UnsafeRecovery => &[RECOVERY_SEEDS],
             Target::Documents => &[DOCUMENT_SEEDS, PDCTL_SEEDS],
             Target::Configs => &[CONFIG_SEEDS, PDCTL_SEEDS],
+            Target::HostFacts => &[HOST_SEEDS],
             Target::Archive => return self.archives.clone(),
             Target::Analyze => return self.bundles.clone(),
             Target::Scan | Target::Sniff => &[

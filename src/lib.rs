@@ -69,6 +69,7 @@ pub fn analyze(opts: &Options, rules: &RuleSet) -> Analysis {
             keep_level: opts.keep_level,
             templates: opts.templates,
             version_group: rules.fact_groups.get("version").copied(),
+            join_group: rules.fact_groups.get("join").copied(),
             max_dump_bytes: opts.limits.max_member_bytes,
         },
         limits: &opts.limits,

@@ -280,6 +280,47 @@ fn any_cut_of_a_config_sample_reads() {
 }
 
 #[test]
+fn host_facts_never_panic() {
+    never_panics(Target::HostFacts, 200);
+}
+
+/// Any cut of a real host or cluster-setting sample reads without a panic, as the kind the
+/// whole sample is, and keeps no more records than the whole (plus the row cut in two).
+#[test]
+fn host_facts_any_cut_of_a_sample() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostfacts/samples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let kvtriage::parse::detect::Detected::Found(_, kind) =
+            kvtriage::parse::detect::detect("x", text.as_bytes())
+        else {
+            continue;
+        };
+        let whole = kvtriage::parse::host_input::collect(kind, &text, kvtriage::model::InputId(0));
+        for (cut, _) in text.char_indices() {
+            let c = kvtriage::parse::host_input::collect(
+                kind,
+                &text[..cut],
+                kvtriage::model::InputId(0),
+            );
+            assert!(
+                c.records <= whole.records + 1,
+                "{}: a cut at {cut} has {} records, the whole {}",
+                path.display(),
+                c.records,
+                whole.records
+            );
+        }
+    }
+}
+
+#[test]
 fn scan_never_panics_and_counts_heads() {
     never_panics(Target::Scan, 100);
 }

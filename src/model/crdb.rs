@@ -21,6 +21,10 @@ pub struct CrdbFacts {
     /// `cockroach node decommission|recommission` invocations as their progress tables show
     /// them, per input.
     pub runs: Vec<DecommissionRun>,
+    /// Zone configs, cluster settings and `--join` lists (issue 12 part 5).
+    pub zones: Vec<ZoneConfig>,
+    pub settings: Vec<ClusterSetting>,
+    pub joins: Vec<JoinList>,
 }
 
 /// One `cockroach node decommission|recommission` invocation as its progress tables show it:
@@ -62,6 +66,9 @@ impl CrdbFacts {
         self.log_commands.append(&mut other.log_commands);
         self.goroutines.append(&mut other.goroutines);
         self.runs.append(&mut other.runs);
+        self.zones.append(&mut other.zones);
+        self.settings.append(&mut other.settings);
+        self.joins.append(&mut other.joins);
     }
 }
 
@@ -166,4 +173,52 @@ pub struct Frame {
     pub file: Option<String>,
     /// 1-based line of the function line.
     pub line: u64,
+}
+
+/// One replication zone of `SHOW ZONE CONFIGURATIONS` / `SHOW ZONE CONFIGURATION FOR ...`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneConfig {
+    pub input: InputId,
+    /// 1-based line of the zone's first row.
+    pub line: u64,
+    /// `RANGE default`, `DATABASE system`, `TABLE db.public.t` (older releases: `.default`).
+    pub target: String,
+    pub num_replicas: Option<u64>,
+    pub num_voters: Option<u64>,
+    pub gc_ttl_seconds: Option<u64>,
+    pub range_min_bytes: Option<u64>,
+    pub range_max_bytes: Option<u64>,
+    pub constraints: Option<String>,
+    pub voter_constraints: Option<String>,
+    pub lease_preferences: Option<String>,
+    /// Every `key = value` of the config, as written.
+    pub fields: Vec<(String, String)>,
+}
+
+/// One cluster setting of `SHOW [ALL] CLUSTER SETTINGS` or `SHOW CLUSTER SETTING x`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterSetting {
+    pub input: InputId,
+    pub line: u64,
+    pub name: String,
+    /// The value as printed (`5m0s`).
+    pub value: String,
+    /// `d` duration, `z` size, `b`, `i`, `f`, `e`, `s` (absent for a single setting).
+    pub setting_type: Option<String>,
+    pub default_value: Option<String>,
+    pub origin: Option<String>,
+    /// A duration value in seconds.
+    pub secs: Option<f64>,
+}
+
+/// A `cockroach start ... --join=a,b,c` as some source shows it: a shell line, a systemd
+/// unit, a Kubernetes manifest, or the arguments a node logged at start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinList {
+    pub input: InputId,
+    pub line: u64,
+    /// `shell`, `systemd`, `kubernetes`, `log`.
+    pub source: &'static str,
+    /// Distinct addresses in the order given.
+    pub addresses: Vec<String>,
 }

@@ -29,6 +29,8 @@ pub struct Facts {
     pub crdb: crdb::CrdbFacts,
     /// PD scheduling facts: metrics, unsafe recovery, operator lists.
     pub sched: sched::SchedFacts,
+    /// Mounts and open-file limits of the hosts (`df`, `ulimit`, `/proc/<pid>/limits`).
+    pub host: super::host::HostFacts,
     /// The text of the dump lines facts point at, so evidence can quote them without the
     /// input being read again.
     pub lines: LineTexts,
@@ -96,6 +98,7 @@ impl Facts {
         self.templates.append(&mut other.templates);
         self.crdb.append(other.crdb);
         self.sched.append(other.sched);
+        self.host.append(other.host);
         self.lines.absorb(other.lines);
     }
 

@@ -70,12 +70,28 @@ pub enum Kind {
     TiupTopology,
     #[serde(rename = "tidb-cluster-spec")]
     TidbClusterSpec,
+    // Host and cluster-setting facts (issue 12 part 5).
+    /// `df` output (`-h`, `-k`, `-T`, `-P`).
+    #[serde(rename = "df-output")]
+    DfOutput,
+    /// Open-file limits: `ulimit -n|-a|-Hn|-Sn`, `/proc/<pid>/limits`, `prlimit`.
+    #[serde(rename = "ulimit-output")]
+    UlimitOutput,
+    /// CockroachDB `SHOW ZONE CONFIGURATIONS` / `SHOW ZONE CONFIGURATION FOR ...`.
+    #[serde(rename = "crdb-zone-configs")]
+    CrdbZoneConfigs,
+    /// CockroachDB `SHOW [ALL] CLUSTER SETTINGS` / `SHOW CLUSTER SETTING x`.
+    #[serde(rename = "crdb-cluster-settings")]
+    CrdbClusterSettings,
+    /// A systemd unit or Kubernetes manifest that runs `cockroach start --join=...`.
+    #[serde(rename = "crdb-start-command")]
+    CrdbStartCommand,
     #[serde(rename = "unknown")]
     Unknown,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 28] = [
+    pub const ALL: [Kind; 33] = [
         Kind::TikvLog,
         Kind::PdLog,
         Kind::TidbLog,
@@ -103,6 +119,11 @@ impl Kind {
         Kind::TidbConfig,
         Kind::TiupTopology,
         Kind::TidbClusterSpec,
+        Kind::DfOutput,
+        Kind::UlimitOutput,
+        Kind::CrdbZoneConfigs,
+        Kind::CrdbClusterSettings,
+        Kind::CrdbStartCommand,
         Kind::Unknown,
     ];
 
@@ -135,6 +156,11 @@ impl Kind {
             Kind::TidbConfig => "tidb-config",
             Kind::TiupTopology => "tiup-topology",
             Kind::TidbClusterSpec => "tidb-cluster-spec",
+            Kind::DfOutput => "df-output",
+            Kind::UlimitOutput => "ulimit-output",
+            Kind::CrdbZoneConfigs => "crdb-zone-configs",
+            Kind::CrdbClusterSettings => "crdb-cluster-settings",
+            Kind::CrdbStartCommand => "crdb-start-command",
             Kind::Unknown => "unknown",
         }
     }

@@ -5,6 +5,7 @@ mod config;
 pub mod crdb;
 mod facts;
 mod finding;
+pub mod host;
 mod ids;
 mod input;
 mod log;

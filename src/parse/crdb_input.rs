@@ -57,6 +57,7 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> Collected<CrdbFacts> {
             log_commands: Vec::new(),
             goroutines: Vec::new(),
             runs,
+            ..CrdbFacts::default()
         },
     }
 }

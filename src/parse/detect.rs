@@ -92,6 +92,10 @@ pub fn detect(name: &str, head: &[u8]) -> Detected {
     if let Some(k) = crdb_table_kind(&text) {
         return Detected::data(k);
     }
+    // Host and cluster-setting outputs (`df`, `ulimit`, zone configs, settings, start units).
+    if let Some(k) = crate::parse::host_input::detect(&text) {
+        return Detected::data(k);
+    }
     if let Some(k) = config_kind(&text, name) {
         return Detected::data(k);
     }

@@ -137,8 +137,27 @@ fn parse(
             facts.configs = c.facts.configs;
             facts.instances = c.facts.instances;
         }
+        Format::Environment => {
+            let c = super::host_input::collect(kind, text, id);
+            apply_collected(report, c.records, Some(c.unparsed_lines), None);
+            if c.records == 0 {
+                fail(report, InputError::NoDocument(kind));
+            }
+            if !c.partial.is_empty() {
+                report.set_partial(partial_text(&c.partial));
+            }
+            if report.node.is_none() {
+                report.node = c.prompt_host;
+            }
+            facts.host = c.host;
+            facts.crdb = c.crdb;
+        }
         // Logs are scanned, never read as dumps.
         Format::Log(_) => {}
+    }
+    // A `cockroach start --join=...` pasted into another dump (a ticket with a node table).
+    if format != Format::Environment && text.contains("--join") {
+        facts.crdb.joins.extend(super::crdb_join::joins(text, id));
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ParseCtx<'a> {
     pub templates: bool,
     /// The prefilter group of version lines (startup banners).
     pub version_group: Option<u32>,
+    /// The prefilter group of `--join` lines (a node's logged arguments, a pasted start).
+    pub join_group: Option<u32>,
     /// A streamed input that is not a log is read whole, up to this many bytes.
     pub max_dump_bytes: u64,
 }
@@ -67,7 +69,7 @@ pub fn parse_bytes(at: InputAt<'_>, data: &[u8], ctx: &ParseCtx<'_>) -> Parsed {
             report.kind = kind;
             let mut out = scan::scan_log(data, &scan_ctx(id, kind, layout, ctx));
             drop_preamble(&mut out, head, false);
-            take_log(&mut report, &mut facts, out, kind, ctx.version_group);
+            take_log(&mut report, &mut facts, out, kind, ctx);
         }
         Detected::Found(format, kind) => {
             report.kind = kind;
@@ -104,8 +106,9 @@ fn take_log(
     facts: &mut Facts,
     out: scan::ScanOutput,
     kind: Kind,
-    version_group: Option<u32>,
+    ctx: &ParseCtx<'_>,
 ) {
+    let version_group = ctx.version_group;
     report.records = Some(out.records);
     report.unparsed_lines = Some(out.unparsed_lines);
     report.first_time = out.first_time.map(|t| t.to_rfc3339());
@@ -152,6 +155,29 @@ fn take_log(
         }
     }
     facts.events = out.events;
+    if kind == Kind::CrdbLog
+        && let Some(g) = ctx.join_group
+    {
+        take_joins(facts, g);
+    }
+}
+
+/// Join lists from the lines of the `join` group; lines kept for that group alone leave the
+/// events (they are a fact, not something that happened).
+fn take_joins(facts: &mut Facts, group: u32) {
+    for e in facts.events.iter().filter(|e| e.in_group(group)) {
+        let text = if e.message.is_empty() {
+            &e.excerpt
+        } else {
+            &e.message
+        };
+        if let Some(j) = super::crdb_join::join_of_line(text, e.loc.input, e.loc.line) {
+            facts.crdb.joins.push(j);
+        }
+    }
+    facts
+        .events
+        .retain(|e| e.groups.as_slice() != [group] || e.level.is_some_and(|l| l > Level::Info));
 }
 
 /// One archive member read as a stream: logs are scanned block by block (memory bounded by
@@ -192,7 +218,7 @@ pub fn parse_stream(
             drop_preamble(&mut scanned, &[], true);
         }
         let mut facts = Facts::default();
-        take_log(&mut report, &mut facts, scanned, kind, ctx.version_group);
+        take_log(&mut report, &mut facts, scanned, kind, ctx);
         report.bytes = head_len + counted.n;
         out.push(Parsed { report, facts });
         return match error {
@@ -232,7 +258,7 @@ fn parse_enveloped(
         report.node = un.pod.as_deref().and_then(crate::model::pod_node);
     }
     let mut facts = Facts::default();
-    take_log(&mut report, &mut facts, scanned, kind, ctx.version_group);
+    take_log(&mut report, &mut facts, scanned, kind, ctx);
     (Parsed { report, facts }, error)
 }
 

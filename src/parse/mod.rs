@@ -2,24 +2,30 @@
 //! format and kind once from its first bytes, [`read`] parses it into the model's facts.
 
 pub mod crdb_input;
+pub mod crdb_join;
 pub mod crdb_log;
+pub mod crdb_sql;
 pub mod crdb_table;
 pub mod detect;
+pub mod df;
 pub mod documents;
 mod dump;
 pub mod envelope;
 pub mod error;
 pub mod goroutines;
+pub mod host_input;
 pub mod hostlog;
 pub mod input;
 pub mod jsonlog;
 pub mod legacy;
+pub mod limits;
 pub mod operator;
 pub mod pd_config;
 pub mod pdctl;
 pub mod prometheus;
 pub mod scan;
 pub mod sched_input;
+pub mod shell;
 pub mod slow_log;
 pub mod tidb_cluster;
 pub mod tikv_ctl;
@@ -61,6 +67,9 @@ pub enum Format {
     Topology,
     /// A TiDB Operator TidbCluster spec.
     TidbClusterSpec,
+    /// Host and cluster-setting facts: `df`, open-file limits, CockroachDB zone configs,
+    /// cluster settings and start configurations.
+    Environment,
 }
 
 impl Format {
@@ -79,6 +88,11 @@ impl Format {
             Kind::TikvConfig | Kind::PdConfig | Kind::TidbConfig => Format::TomlConfig,
             Kind::TiupTopology => Format::Topology,
             Kind::TidbClusterSpec => Format::TidbClusterSpec,
+            Kind::DfOutput
+            | Kind::UlimitOutput
+            | Kind::CrdbZoneConfigs
+            | Kind::CrdbClusterSettings
+            | Kind::CrdbStartCommand => Format::Environment,
             _ => Format::Pdctl,
         }
     }

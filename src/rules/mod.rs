@@ -257,7 +257,12 @@ const FACT_NEEDLES: &[(&str, &[&str])] = &[
             "node_join",
         ],
     ),
+    // `cockroach start --join=...` as a node logs its arguments, or pasted above its log.
+    ("join", &["arguments: [", "arguments: ‹[", "--join"]),
 ];
+
+/// Fact needle groups read only in inputs of one kind (the rest apply to every kind).
+const FACT_NEEDLE_KINDS: &[(&str, Kind)] = &[("join", Kind::CrdbLog)];
 
 impl RuleSet {
     /// The rules shipped in `rules/`, embedded at build time.
@@ -315,9 +320,13 @@ impl RuleSet {
         let mut fact_groups = BTreeMap::new();
         for (name, needles) in FACT_NEEDLES {
             fact_groups.insert(*name, groups.len() as u32);
+            let kinds = FACT_NEEDLE_KINDS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, k)| vec![*k]);
             groups.push(NeedleGroup {
                 needles: needles.iter().map(|s| s.to_string()).collect(),
-                kinds: None,
+                kinds,
             });
         }
         let mut rules = Vec::new();

@@ -116,3 +116,52 @@ pub fn listing_mismatches(v: &Value, shapes: &[Shape]) -> Vec<String> {
     }
     wrong
 }
+
+/// `kvtriage analyze --format json --fail-on never <args>` as JSON (the run must succeed).
+pub fn analyze_json(args: &[&std::ffi::OsStr]) -> Value {
+    let out = assert_cmd::Command::cargo_bin("kvtriage")
+        .expect("the binary")
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .args(args)
+        .output()
+        .expect("it runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The input of a report whose path ends with `file` when it has the wanted kind, status,
+/// records and `partial` (holding the word, or absent for `None`); else what it has instead.
+pub fn check_input<'a>(
+    inputs: &'a [Value],
+    file: &str,
+    (kind, status, records, partial): (&str, &str, u64, Option<&str>),
+) -> Result<&'a Value, String> {
+    let Some(i) = inputs
+        .iter()
+        .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with(file)))
+    else {
+        return Err(format!("{file}: not listed"));
+    };
+    let got = i["partial"].as_str();
+    let ok = i["kind"] == kind
+        && i["status"] == status
+        && i["records"].as_u64() == Some(records)
+        && match partial {
+            None => got.is_none(),
+            Some(w) => got.is_some_and(|p| p.contains(w)),
+        };
+    if ok {
+        return Ok(i);
+    }
+    Err(format!(
+        "{file}: got kind {} status {} records {} partial {got:?} (reason {:?}); want {kind} {status} {records} {partial:?}",
+        i["kind"],
+        i["status"],
+        i["records"],
+        i["reason"].as_str(),
+    ))
+}

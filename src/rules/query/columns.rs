@@ -63,6 +63,11 @@ impl<'a> Row<'a> {
             Row::Run(r) => r.input,
             Row::Mark(i, _) => *i,
             Row::Command(c) => c.input,
+            Row::Mount(m) => m.loc.input,
+            Row::Limit(l) => l.loc.input,
+            Row::Zone(z) => z.input,
+            Row::Setting(s) => s.input,
+            Row::Join(j) => j.input,
         })
     }
 
@@ -365,6 +370,11 @@ impl<'a> Row<'a> {
                 }),
                 _ => return None,
             },
+            (Row::Mount(m), c) => return super::host_tables::mount_col(cat, m, c),
+            (Row::Limit(l), c) => return super::host_tables::limit_col(cat, l, c),
+            (Row::Zone(z), c) => return super::host_tables::zone_col(z, c),
+            (Row::Setting(s), c) => return super::host_tables::setting_col(s, c),
+            (Row::Join(j), c) => return super::host_tables::join_col(j, c),
             (Row::Bundle, c) => match c {
                 "inputs" => Value::Num(cat.inputs.len() as f64),
                 _ => return None,

@@ -535,6 +535,9 @@ impl<'a, 'c> Env<'a, 'c> {
                 Some(Value::Time(t)) => Value::Str(t.to_rfc3339()),
                 _ => Value::Null,
             },
+            f if super::host_tables::FUNCTIONS.contains(&f) => {
+                super::host_tables::call(self.cat.facts, f, &v)
+            }
             _ => Value::Null,
         }
     }

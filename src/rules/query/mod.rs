@@ -11,6 +11,7 @@ mod columns;
 pub mod eval;
 pub mod expr;
 mod functions;
+mod host_tables;
 mod rows;
 mod sequence;
 mod spec;
@@ -320,7 +321,10 @@ impl Query {
                     problems.push(format!("unknown parameter ${p}"));
                 }
                 Expr::Call(f, args) => {
-                    if !FUNCTIONS.contains(&f.as_str()) && !AGGREGATES.contains(&f.as_str()) {
+                    if !FUNCTIONS.contains(&f.as_str())
+                        && !AGGREGATES.contains(&f.as_str())
+                        && !host_tables::FUNCTIONS.contains(&f.as_str())
+                    {
                         problems.push(format!("unknown function {f}()"));
                     }
                     if f == "in_set"

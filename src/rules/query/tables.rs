@@ -272,11 +272,19 @@ pub const TABLES: &[(&str, &[&str])] = &[
 ];
 
 pub fn columns(table: &str) -> Option<&'static [&'static str]> {
-    TABLES.iter().find(|(t, _)| *t == table).map(|(_, c)| *c)
+    TABLES
+        .iter()
+        .chain(super::host_tables::TABLES)
+        .find(|(t, _)| *t == table)
+        .map(|(_, c)| *c)
 }
 
 pub fn names() -> Vec<&'static str> {
-    TABLES.iter().map(|(t, _)| *t).collect()
+    TABLES
+        .iter()
+        .chain(super::host_tables::TABLES)
+        .map(|(t, _)| *t)
+        .collect()
 }
 
 /// The tables of one evaluation.
@@ -494,7 +502,7 @@ impl<'a> Catalog<'a> {
                 .enumerate()
                 .flat_map(|(i, r)| r.stages.iter().map(move |st| Row::Stage(i, st)))
                 .collect(),
-            _ => Vec::new(),
+            t => super::host_tables::rows(self.facts, t).unwrap_or_default(),
         }
     }
 }
@@ -520,4 +528,10 @@ pub enum Row<'a> {
     Run(&'a crate::model::crdb::DecommissionRun),
     Mark(InputId, &'a crate::model::crdb::TextMark),
     Command(&'a crate::model::crdb::CliCommand),
+    // Host and cluster-setting facts (`host_tables`).
+    Mount(&'a crate::model::host::Mount),
+    Limit(&'a crate::model::host::OpenFileLimit),
+    Zone(&'a crate::model::crdb::ZoneConfig),
+    Setting(&'a crate::model::crdb::ClusterSetting),
+    Join(&'a crate::model::crdb::JoinList),
 }
