@@ -365,3 +365,67 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A `df` mount is tied to the TiKV instance whose data dir it holds (issue 12 part 5): the
+/// tiup topology of tiup-cluster PR 397 puts TiKV on 172.19.0.103 with the default data dir
+/// `/tidb-data/tikv-20160`; tikv#9920's `df -h` placed in that host's folder holds it on `/`
+/// (its `/mnt/disk` does not), and the same table in the TiDB host's folder ties to nothing.
+/// Two real texts from two threads, put together to test the tie.
+#[test]
+fn a_mount_is_tied_to_the_tikv_whose_data_dir_it_holds() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("tests/data/configs/samples/topology-tiup-cluster-pr397.yaml"),
+        dir.path().join("topology.yaml"),
+    )
+    .expect("topology");
+    for host in ["172.19.0.103", "172.19.0.101"] {
+        std::fs::create_dir_all(dir.path().join(host)).expect("host dir");
+        std::fs::copy(
+            samples().join("df-h-tikv-9920.txt"),
+            dir.path().join(host).join("df.txt"),
+        )
+        .expect("df");
+    }
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(
+        rules.join("local.tikv-mounts.toml"),
+        r#"id = "local.tikv-mounts"
+severity = "info"
+title = "{mount} holds {instance}"
+summary = "{node}"
+references = ["https://example.com"]
+
+[query]
+from = "mounts"
+where = "has(instance)"
+group-by = ["node", "mount"]
+evidence = ["loc"]
+
+[query.vars]
+mount = "first(mount)"
+instance = "first(instance)"
+node = "first(node)"
+
+[[remediation]]
+text = "Look"
+risk = "read-only"
+"#,
+    )
+    .expect("rule file");
+    let v = common::analyze_json(&[
+        "--rules".as_ref(),
+        rules.as_os_str(),
+        "--only".as_ref(),
+        "local.tikv-mounts".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let titles: Vec<&str> = v["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["title"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(titles, vec!["/ holds 172.19.0.103:20160"], "{v}");
+    assert_eq!(v["findings"][0]["summary"], "172.19.0.103");
+}

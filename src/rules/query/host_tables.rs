@@ -20,6 +20,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "available",
             "use_pct",
             "mount",
+            "instance",
+            "store",
             "loc",
             "input",
         ],
@@ -110,8 +112,54 @@ fn node_of(cat: &Catalog<'_>, loc: Location, host: Option<&str>) -> Value {
     }
 }
 
+/// The TiKV instance whose data dir lies on a mount: same host (the mount's node or prompt
+/// host names the instance's), and this mount is the longest of that host's mounts that holds
+/// the data dir. A bundle with no topology ties no mount.
+fn instance_on<'f>(cat: &Catalog<'f>, m: &Mount) -> Option<&'f crate::model::Instance> {
+    let node = match node_of(cat, m.loc, m.host.as_deref()) {
+        Value::Str(s) => s,
+        _ => return None,
+    };
+    let same_host = |host: &str| {
+        node == host
+            || node.starts_with(&format!("{host}:"))
+            || m.host.as_deref() == Some(host)
+            || node.split(['-', '/', '_']).any(|part| part == host)
+    };
+    let holds = |mount: &str, dir: &str| {
+        mount == "/"
+            || dir == mount
+            || dir
+                .strip_prefix(mount)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    cat.facts.instances.iter().find(|i| {
+        let Some(dir) = i.data_dir.as_deref() else {
+            return false;
+        };
+        i.role == "tikv"
+            && same_host(&i.host)
+            && holds(&m.mount, dir)
+            // No longer mount of the same df table holds it.
+            && !cat.facts.host.mounts.iter().any(|o| {
+                o.loc.input == m.loc.input && o.mount.len() > m.mount.len() && holds(&o.mount, dir)
+            })
+    })
+}
+
 pub fn mount_col(cat: &Catalog<'_>, m: &Mount, c: &str) -> Option<Value> {
     Some(match c {
+        "instance" => Value::opt_str(instance_on(cat, m).and_then(|i| i.address.as_deref())),
+        "store" => {
+            let Some(addr) = instance_on(cat, m).and_then(|i| i.address.as_deref()) else {
+                return Some(Value::Null);
+            };
+            cat.facts
+                .latest_stores()
+                .into_iter()
+                .find(|s| s.address.as_deref() == Some(addr))
+                .map_or(Value::Null, |s| Value::Num(s.id.0 as f64))
+        }
         "node" => node_of(cat, m.loc, m.host.as_deref()),
         "host" => Value::opt_str(m.host.as_deref()),
         "filesystem" => Value::Str(m.filesystem.clone()),
