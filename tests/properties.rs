@@ -35,8 +35,15 @@ fn config(n: u32) -> Config {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(n);
+    // A fixed seed, so that `cargo test` (and CI) runs the same cases every time; longer or
+    // other runs by hand with PROPTEST_RNG_SEED (random: `PROPTEST_RNG_SEED=$RANDOM`).
+    let rng_seed = match std::env::var("PROPTEST_RNG_SEED") {
+        Ok(_) => Config::default().rng_seed,
+        Err(_) => proptest::test_runner::RngSeed::Fixed(0x6b76_7472_6961_6765),
+    };
     Config {
         cases,
+        rng_seed,
         // Nothing is written next to the tests; a failure prints its minimal input.
         failure_persistence: None,
         max_shrink_iters: 2_000,
