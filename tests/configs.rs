@@ -5,7 +5,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::{Shape, shape};
 use kvtriage::model::{Component, InputId};
 use serde_json::Value;
@@ -86,18 +85,12 @@ fn analyze(files: &[&str], rules: Option<&Path>) -> Value {
     for f in files {
         std::fs::copy(samples().join(f), dir.path().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
-    let mut cmd = Command::cargo_bin("kvtriage").expect("the binary");
-    cmd.args(["analyze", "--format", "json", "--fail-on", "never"]);
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
     if let Some(r) = rules {
-        cmd.arg("--rules").arg(r);
+        args.extend(["--rules".as_ref(), r.as_os_str()]);
     }
-    let out = cmd.arg(dir.path()).output().expect("it runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
+    args.push(dir.path().as_os_str());
+    common::analyze_json(&args)
 }
 
 #[test]

@@ -4,9 +4,7 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::{Shape, shape};
-use serde_json::Value;
 use std::path::Path;
 
 const SHAPES: &[Shape] = &[
@@ -156,18 +154,7 @@ fn one_sample_of_each_shape_is_listed_with_kind_records_and_partial() {
         std::fs::copy(samples.join(s.file), dir.path().join(s.file))
             .unwrap_or_else(|e| panic!("{}: {e}", s.file));
     }
-    let out = Command::cargo_bin("kvtriage")
-        .expect("the binary")
-        .args(["analyze", "--format", "json", "--fail-on", "never"])
-        .arg(dir.path())
-        .output()
-        .expect("it runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v = common::analyze_json(&[dir.path().as_os_str()]);
     let wrong = common::listing_mismatches(&v, SHAPES);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

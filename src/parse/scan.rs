@@ -81,6 +81,20 @@ struct KindAutomaton {
     pattern_groups: Vec<Vec<u32>>,
 }
 
+impl KindAutomaton {
+    /// The groups a single line hits, sorted and unique.
+    fn line_groups(&self, line: &[u8]) -> Vec<u32> {
+        let mut gs: Vec<u32> = self
+            .ac
+            .find_overlapping_iter(line)
+            .flat_map(|m| self.pattern_groups[m.pattern().as_usize()].iter().copied())
+            .collect();
+        gs.sort_unstable();
+        gs.dedup();
+        gs
+    }
+}
+
 impl Prefilter {
     pub fn new(groups: Vec<NeedleGroup>) -> Prefilter {
         let mut automata: Vec<KindAutomaton> = Vec::new();
@@ -164,20 +178,6 @@ impl Prefilter {
             None => true,
             Some(ks) => ks.contains(&kind),
         }
-    }
-
-    /// The groups a single line hits, sorted and unique.
-    fn line_groups(&self, line: &[u8], kind: Kind) -> Vec<u32> {
-        let Some(k) = self.automaton(kind) else {
-            return Vec::new();
-        };
-        let mut gs: Vec<u32> =
-            k.ac.find_overlapping_iter(line)
-                .flat_map(|m| k.pattern_groups[m.pattern().as_usize()].iter().copied())
-                .collect();
-        gs.sort_unstable();
-        gs.dedup();
-        gs
     }
 }
 
@@ -475,7 +475,9 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
     let mut out = ScanOutput::default();
     // 1. Needle hits over the whole chunk (SIMD-accelerated), as line-start offsets.
     let mut hit_offsets: Vec<usize> = Vec::new();
-    if let Some(k) = ctx.prefilter.automaton(ctx.kind) {
+    // The kind's automaton, looked up once per chunk (not per hit line).
+    let automaton = ctx.prefilter.automaton(ctx.kind);
+    if let Some(k) = automaton {
         hit_offsets.extend(k.ac.find_iter(data).map(|m| m.start()));
     }
     let mut next_hit = 0usize;
@@ -530,7 +532,7 @@ fn scan_chunk(data: &[u8], prev_head: Option<&[u8]>, ctx: &ScanCtx<'_>) -> ScanO
         }
         let mut kept = false;
         if hit {
-            let groups = ctx.prefilter.line_groups(line, ctx.kind);
+            let groups = automaton.map_or_else(Vec::new, |k| k.line_groups(line));
             if !groups.is_empty() {
                 for g in &groups {
                     *out.group_counts.entry(*g).or_default() += 1;

@@ -82,36 +82,8 @@ pub fn listing_mismatches(v: &Value, shapes: &[Shape]) -> Vec<String> {
         wrong.push(format!("{} inputs, {} samples", inputs.len(), shapes.len()));
     }
     for s in shapes {
-        let named = |p: &str| p == s.file || p.ends_with(&format!("/{}", s.file));
-        let Some(i) = inputs
-            .iter()
-            .find(|i| i["path"].as_str().is_some_and(named))
-        else {
-            wrong.push(format!("{}: not listed", s.file));
-            continue;
-        };
-        let partial = i["partial"].as_str();
-        let ok = i["kind"] == s.kind
-            && i["status"] == s.status
-            && i["records"].as_u64() == Some(s.records)
-            && match s.partial {
-                None => partial.is_none(),
-                Some(w) => partial.is_some_and(|p| p.contains(w)),
-            };
-        if !ok {
-            wrong.push(format!(
-                "{}: got kind {} status {} records {} partial {:?} (reason {:?}); want {} {} {} {:?}",
-                s.file,
-                i["kind"],
-                i["status"],
-                i["records"],
-                partial,
-                i["reason"].as_str(),
-                s.kind,
-                s.status,
-                s.records,
-                s.partial
-            ));
+        if let Err(e) = check_input(&inputs, s.file, (s.kind, s.status, s.records, s.partial)) {
+            wrong.push(e);
         }
     }
     wrong
@@ -133,17 +105,18 @@ pub fn analyze_json(args: &[&std::ffi::OsStr]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
-/// The input of a report whose path ends with `file` when it has the wanted kind, status,
+/// The input of a report named `file` (its path, or a path ending in `/file`) when it has the wanted kind, status,
 /// records and `partial` (holding the word, or absent for `None`); else what it has instead.
 pub fn check_input<'a>(
     inputs: &'a [Value],
     file: &str,
     (kind, status, records, partial): (&str, &str, u64, Option<&str>),
 ) -> Result<&'a Value, String> {
-    let Some(i) = inputs
-        .iter()
-        .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with(file)))
-    else {
+    let Some(i) = inputs.iter().find(|i| {
+        i["path"]
+            .as_str()
+            .is_some_and(|p| p == file || p.ends_with(&format!("/{file}")))
+    }) else {
         return Err(format!("{file}: not listed"));
     };
     let got = i["partial"].as_str();
