@@ -25,6 +25,8 @@ pub struct CrdbFacts {
     pub zones: Vec<ZoneConfig>,
     pub settings: Vec<ClusterSetting>,
     pub joins: Vec<JoinList>,
+    /// `cockroach start` command lines of a pasted shell session, one per node started.
+    pub starts: Vec<StartCommand>,
 }
 
 /// One `cockroach node decommission|recommission` invocation as its progress tables show it:
@@ -69,6 +71,7 @@ impl CrdbFacts {
         self.zones.append(&mut other.zones);
         self.settings.append(&mut other.settings);
         self.joins.append(&mut other.joins);
+        self.starts.append(&mut other.starts);
     }
 }
 
@@ -209,6 +212,18 @@ pub struct ClusterSetting {
     pub origin: Option<String>,
     /// A duration value in seconds.
     pub secs: Option<f64>,
+}
+
+/// A `cockroach start` line typed in a shell session (`$ cockroach start --store=n2 ...`),
+/// with the node it starts as its flags name it: the advertised or listen address, else
+/// host and port, else the port, else the store directory. Several such lines with
+/// different nodes in one paste are the nodes of a cluster someone started by hand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartCommand {
+    pub input: InputId,
+    pub line: u64,
+    /// `addr 10.0.0.1:26257`, `port 26258`, `store cockroach-data/2`, or the line itself.
+    pub node: String,
 }
 
 /// A `cockroach start ... --join=a,b,c` as some source shows it: a shell line, a systemd

@@ -4,7 +4,7 @@
 //! `arguments: ‹[cockroach start ...]›` from 21.1).
 
 use crate::model::InputId;
-use crate::model::crdb::JoinList;
+use crate::model::crdb::{JoinList, StartCommand};
 
 /// Lines above a `--join` searched for the `cockroach ... start` it belongs to (a command
 /// split over lines with `\` or a YAML list).
@@ -22,6 +22,100 @@ pub fn looks_like_config(text: &str) -> bool {
     });
     let manifest = text.contains("apiVersion:") && text.contains("kind:");
     unit || manifest
+}
+
+/// Whether a text is a shell session that starts CockroachDB nodes by hand: `cockroach
+/// start` lines (after an optional prompt) and no log entry (a session followed by the
+/// server's own output is that server's log).
+pub fn looks_like_shell_starts(text: &str) -> bool {
+    let mut starts = 0;
+    for l in text.lines() {
+        if super::crdb_log::is_head(l.as_bytes()) {
+            return false;
+        }
+        if start_words(l).is_some() {
+            starts += 1;
+        }
+    }
+    starts > 0
+}
+
+/// The `cockroach start` lines of a shell session, one per node (the same node started twice
+/// is one).
+pub fn starts(text: &str, input: InputId) -> Vec<StartCommand> {
+    let mut out: Vec<StartCommand> = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let Some(words) = start_words(l) else {
+            continue;
+        };
+        let node = start_node(&words).unwrap_or_else(|| words.join(" "));
+        if !out.iter().any(|s| s.node == node) {
+            out.push(StartCommand {
+                input,
+                line: i as u64 + 1,
+                node,
+            });
+        }
+    }
+    out
+}
+
+/// The words after `start` of a line that runs `cockroach start` (or `start-single-node`),
+/// prompt (`$`, `#`, `%`, `>`, `user@host:~$`) and path (`./cockroach`) allowed.
+fn start_words(line: &str) -> Option<Vec<&str>> {
+    let mut t = line.trim();
+    // A prompt is one word ending in `$`, `#`, `%` or `>` (`user@host:~$`).
+    if let Some((prompt, rest)) = t.split_once(' ')
+        && prompt.ends_with(['$', '#', '%', '>'])
+    {
+        t = rest;
+    }
+    let mut words = t.split_whitespace();
+    let bin = words.next()?;
+    let name = bin.rsplit('/').next().unwrap_or(bin);
+    if name != "cockroach" && name != "cockroach.exe" {
+        return None;
+    }
+    match words.next()? {
+        "start" | "start-single-node" => Some(words.collect()),
+        _ => None,
+    }
+}
+
+/// The value of `--flag=v` or `--flag v` among `words`.
+fn flag<'a>(words: &[&'a str], name: &str) -> Option<&'a str> {
+    for (i, w) in words.iter().enumerate() {
+        if let Some(v) = w.strip_prefix(name) {
+            if let Some(v) = v.strip_prefix('=') {
+                return Some(v.trim_matches(['\'', '"']));
+            }
+            if v.is_empty() {
+                return words
+                    .get(i + 1)
+                    .filter(|n| !n.starts_with("--"))
+                    .map(|n| n.trim_matches(['\'', '"']));
+            }
+        }
+    }
+    None
+}
+
+/// How a start line names its node (see [`StartCommand::node`]).
+fn start_node(words: &[&str]) -> Option<String> {
+    if let Some(a) = flag(words, "--advertise-addr").or_else(|| flag(words, "--listen-addr")) {
+        return Some(format!("addr {a}"));
+    }
+    let host = flag(words, "--advertise-host").or_else(|| flag(words, "--host"));
+    let port = flag(words, "--port");
+    match (host, port) {
+        (Some(h), Some(p)) => return Some(format!("addr {h}:{p}")),
+        (Some(h), None) => return Some(format!("addr {h}")),
+        (None, Some(p)) => return Some(format!("port {p}")),
+        (None, None) => {}
+    }
+    flag(words, "--store")
+        .or_else(|| flag(words, "-s"))
+        .map(|s| format!("store {s}"))
 }
 
 /// The join lists of a text, each with the line of its `--join`.
@@ -147,6 +241,16 @@ mod tests {
         assert_eq!(j[0].source, "systemd");
         let var = "ExecStart=/usr/local/bin/cockroach start --join=${crdb_hosts} --cache=.25\n";
         assert!(joins(var, InputId(0)).is_empty());
+        let session = "$ cockroach start --insecure --port=26257 --store cockroach-data/1\n$ ./cockroach start --insecure --port=26258 --store cockroach-data/2 --join=localhost:26257\nroot@h1:~# cockroach start --advertise-addr=10.0.0.3:26257 --join=10.0.0.1\ncockroach start --insecure --port=26257 --store cockroach-data/1\n";
+        assert!(looks_like_shell_starts(session));
+        let s = starts(session, InputId(0));
+        let nodes: Vec<&str> = s.iter().map(|s| s.node.as_str()).collect();
+        assert_eq!(nodes, ["port 26257", "port 26258", "addr 10.0.0.3:26257"]);
+        let with_log = "$ cockroach start --insecure --join=a,b,c\nI171109 14:14:33.936738 1 cli/start.go:593  CockroachDB CCL v1.0.6\n";
+        assert!(!looks_like_shell_starts(with_log));
+        assert!(!looks_like_shell_starts(
+            "cockroach node decommission 3 --insecure\n"
+        ));
         let redacted = "I210919 11:23:11.261344 1 util/log/file_sync_buffer.go:238 ⋮ [config]   arguments: ‹[cockroach start --join=a:1,b:1]›";
         assert_eq!(
             join_of_line(redacted, InputId(0), 1).map(|j| j.addresses.len()),

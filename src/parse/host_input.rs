@@ -31,7 +31,8 @@ pub fn detect(text: &str) -> Option<Kind> {
     if super::limits::looks_like(text) {
         return Some(Kind::UlimitOutput);
     }
-    if super::crdb_join::looks_like_config(text) {
+    if super::crdb_join::looks_like_config(text) || super::crdb_join::looks_like_shell_starts(text)
+    {
         return Some(Kind::CrdbStartCommand);
     }
     None
@@ -71,7 +72,8 @@ pub fn collect(kind: Kind, text: &str, input: InputId) -> HostCollected {
         }
         Kind::CrdbStartCommand => {
             let j = super::crdb_join::joins(text, input);
-            c.records = j.len() as u64;
+            c.crdb.starts = super::crdb_join::starts(text, input);
+            c.records = j.len().max(c.crdb.starts.len()) as u64;
             c.crdb.joins = j;
         }
         _ => {}

@@ -162,6 +162,8 @@ pub struct Hit {
     pub severity: Option<Severity>,
     /// Defaults the finding assumed, as the rule's params name them.
     pub assumptions: Vec<String>,
+    /// Lowers the rule's confidence (a conclusion drawn from a source known to be partial).
+    pub confidence: Option<Confidence>,
 }
 
 impl Hit {
@@ -771,7 +773,8 @@ fn render(rule: &Rule, mut hit: Hit, facts: &Facts) -> Finding {
         confidence: match rule.spec.confidence.unwrap_or(Confidence::Definite) {
             Confidence::Definite if !assumptions.is_empty() => Confidence::Likely,
             c => c,
-        },
+        }
+        .min(hit.confidence.unwrap_or(Confidence::Definite)),
         assumptions,
         caused_by: Vec::new(),
         explains: Vec::new(),

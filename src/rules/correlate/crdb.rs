@@ -9,8 +9,8 @@
 use super::{EvalCtx, Sets, Texts, events_in};
 use crate::model::EvidenceRef;
 use crate::model::crdb::CliCommand;
-use crate::model::crdb::{NodeRow, Snapshot, TableKind};
-use crate::model::{Component, InputId, Location, LogEvent, Version};
+use crate::model::crdb::{NodeRow, Snapshot, StartCommand, TableKind};
+use crate::model::{Component, InputId, Kind, Location, LogEvent, Version};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -249,6 +249,156 @@ impl<'a> Tables<'a> {
             return Some(a);
         }
         self.commands.iter().find_map(|c| c.host.clone())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Room to move replicas: cluster size and replication factor from one snapshot.
+// ---------------------------------------------------------------------------------------
+
+/// Where a cluster size without a `node status` table came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SizeSource {
+    /// Distinct nodes of `cockroach start` lines in a pasted session.
+    Starts,
+    /// The longest `--join` list.
+    Join,
+    /// Distinct nodes of a debug zip's `nodes/<id>/` folders (the zip collects every node it
+    /// can reach; one it could not reach is not live either).
+    Logs,
+}
+
+impl SizeSource {
+    /// A `--join` list need not name every node (the docs advise 3 to 5 of them, whatever the
+    /// cluster's size): a size from it alone is only a possibility.
+    pub(super) fn lower_bound_only(self) -> bool {
+        self == SizeSource::Join
+    }
+}
+
+/// The nodes a decommission could move replicas to, as one snapshot shows them.
+pub(super) struct Room {
+    /// Live, active nodes other than the targets.
+    pub(super) others: usize,
+    /// Their ids, when a status table lists them.
+    pub(super) other_ids: BTreeSet<u64>,
+    /// Nodes of the cluster not decommissioned.
+    pub(super) total: usize,
+    /// `None` when a `node status` table lists the cluster; else how the size was inferred.
+    pub(super) inferred: Option<(SizeSource, usize)>,
+    pub(super) evidence: Vec<EvidenceRef>,
+}
+
+impl Room {
+    /// From the newest status table, else from the largest size any other source shows.
+    pub(super) fn of(ctx: &EvalCtx<'_>, t: &Tables<'_>, targets: &BTreeSet<u64>) -> Option<Room> {
+        if let Some(rows) = t.latest_status() {
+            let other_ids: BTreeSet<u64> = rows
+                .iter()
+                .filter(|o| {
+                    !targets.contains(&o.row.id) && o.row.is_live == Some(true) && o.active()
+                })
+                .map(|o| o.row.id)
+                .collect();
+            let mut evidence: Vec<EvidenceRef> =
+                rows.iter().map(|o| super::loc_evidence(o.loc())).collect();
+            evidence.truncate(6);
+            return Some(Room {
+                others: other_ids.len(),
+                other_ids,
+                total: rows.iter().filter(|o| !o.decommissioned()).count(),
+                inferred: None,
+                evidence,
+            });
+        }
+        let crdb = &ctx.facts.crdb;
+        let mut starts: Vec<&StartCommand> = Vec::new();
+        for s in &crdb.starts {
+            if !starts.iter().any(|o| o.node == s.node) {
+                starts.push(s);
+            }
+        }
+        let join = crdb.joins.iter().max_by_key(|j| j.addresses.len());
+        // A loose log's node is named by its content only, and a bundle of loose logs may
+        // hold any subset of the nodes: only debug-zip folders count.
+        let logs: BTreeSet<u64> = InputNodes::new(ctx)
+            .by_input
+            .into_iter()
+            .filter(|(i, (_, from_path))| {
+                *from_path && ctx.input(*i).is_some_and(|m| m.kind == Kind::CrdbLog)
+            })
+            .map(|(_, (id, _))| id)
+            .collect();
+        // Decommission progress tables list only their targets: not a cluster size.
+        let table_ids = t.node_ids();
+        let sizes = [
+            (SizeSource::Starts, starts.len()),
+            (SizeSource::Logs, logs.len()),
+            (SizeSource::Join, join.map_or(0, |j| j.addresses.len())),
+        ];
+        // The largest wins (each source may miss nodes, none invents one); on a tie the
+        // first, most direct, source names it.
+        let (source, size) = sizes.iter().copied().fold(
+            None,
+            |best: Option<(SizeSource, usize)>, (s, n)| match best {
+                Some((_, b)) if b >= n => best,
+                _ => Some((s, n)),
+            },
+        )?;
+        if size == 0 {
+            return None;
+        }
+        // Nodes the tables show gone or leaving count against the size too.
+        let gone: BTreeSet<u64> = table_ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                targets.contains(id)
+                    || t.latest(*id).is_some_and(|o| {
+                        o.decommissioning() || o.decommissioned() || o.row.is_live == Some(false)
+                    })
+            })
+            .collect();
+        let decommissioned = table_ids
+            .iter()
+            .filter(|id| t.latest(**id).is_some_and(|o| o.decommissioned()))
+            .count();
+        let evidence: Vec<EvidenceRef> = match source {
+            SizeSource::Starts => starts
+                .iter()
+                .take(5)
+                .map(|s| super::loc_evidence(loc(s.input, s.line)))
+                .collect(),
+            SizeSource::Join => join
+                .map(|j| vec![super::loc_evidence(loc(j.input, j.line))])
+                .unwrap_or_default(),
+            SizeSource::Logs => Vec::new(),
+        };
+        Some(Room {
+            others: size.saturating_sub(gone.len().max(targets.len())),
+            other_ids: BTreeSet::new(),
+            total: size.saturating_sub(decommissioned),
+            inferred: Some((source, size)),
+            evidence,
+        })
+    }
+}
+
+/// The replicas per range a decommission must keep placing: 3 unless every zone the bundle
+/// shows, system ranges included, asks fewer (CockroachDB lowers 5 to 3 when nodes are short,
+/// never below 3). `None` for the factor means no zone configuration was read (assumed).
+pub(super) fn replicas_needed(ctx: &EvalCtx<'_>) -> (usize, Option<usize>) {
+    let zones = &ctx.facts.crdb.zones;
+    let max = zones.iter().filter_map(|z| z.num_replicas).max();
+    let system = zones.iter().any(|z| {
+        ["meta", "liveness", "system"]
+            .iter()
+            .any(|n| z.target.ends_with(n))
+    });
+    match max {
+        Some(m) if (m as usize) < DEFAULT_RF && system => (m as usize, Some(m as usize)),
+        Some(m) => (DEFAULT_RF, Some(m as usize)),
+        None => (DEFAULT_RF, None),
     }
 }
 

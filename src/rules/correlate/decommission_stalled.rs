@@ -30,8 +30,20 @@ pub(super) const TEXTS: Keys = &[
     ("cause-constraints", &["error"]),
     (
         "cause-too-few-nodes",
-        &["count", "others", "targets", "total", "rf"],
+        &["count", "others", "targets", "total", "rf", "rf_how"],
     ),
+    (
+        "cause-too-few-inferred",
+        &["count", "targets", "total", "size_how", "rf", "rf_how"],
+    ),
+    ("too-few-left", &["node", "replicas", "count", "rf"]),
+    ("rf-assumed", &[]),
+    ("rf-zones", &[]),
+    ("size-starts", &["n"]),
+    ("size-join", &["n"]),
+    ("size-logs", &["n"]),
+    ("assume-size", &["n", "how"]),
+    ("assume-rf", &[]),
     ("no-nodes", &[]),
     ("cause-not-enough-nodes", &["error"]),
     ("cause-throttled", &["error"]),
@@ -86,6 +98,8 @@ struct StallSig {
     errors: Vec<(AllocCause, String)>,
     preflight: bool,
     replicas: Option<u64>,
+    /// Concluded from the cluster's size alone (no stall report, no plateau).
+    structural: bool,
 }
 
 pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Texts) -> Vec<Hit> {
@@ -270,6 +284,45 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Text
         }
     }
 
+    // 5. One snapshot is enough: a node under way whose replicas have nowhere to go (fewer
+    //    live, non-decommissioning nodes than the replication factor). A count still falling
+    //    says the snapshot's picture of the cluster is incomplete: then nothing is concluded.
+    let (needed, rf_read) = replicas_needed(ctx);
+    let room = Room::of(ctx, &t, &decommissioning);
+    let mut inferred_only = None;
+    if let Some(room) = room.as_ref().filter(|r| r.others < needed) {
+        for id in &decommissioning {
+            if sigs.contains_key(id) || moving(&t, *id) || t.decommissioned_at(*id).is_some() {
+                continue;
+            }
+            let left = t.latest(*id).and_then(|o| o.row.replicas);
+            if left == Some(0) {
+                continue;
+            }
+            let sig = sigs.entry(*id).or_default();
+            if let Some(o) = t.latest(*id) {
+                sig.evidence.push(loc_evidence(o.loc()));
+            }
+            sig.replicas = left;
+            sig.how.insert(tx.render(
+                "too-few-left",
+                &[
+                    ("node", format!("n{id}")),
+                    (
+                        "replicas",
+                        left.map_or_else(|| tx.text("replicas-unknown"), |n| n.to_string()),
+                    ),
+                    ("count", room.others.to_string()),
+                    ("rf", needed.to_string()),
+                ],
+            ));
+            sig.structural = true;
+        }
+        if sigs.values().all(|s| s.structural) {
+            inferred_only = room.inferred;
+        }
+    }
+
     // Drop nodes whose decommission finished or was cancelled since.
     sigs.retain(|id, s| {
         if t.decommissioned_at(*id).is_some()
@@ -346,8 +399,26 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Text
     );
     hit.var("detail", how.into_iter().collect::<Vec<_>>().join("; "));
 
-    let (cause, cause_ev) = stall_cause(&t, &targets, &errors, tx);
+    let room = Room::of(ctx, &t, &targets);
+    let (cause, cause_ev, size_assumed) =
+        stall_cause(room.as_ref(), (needed, rf_read), &targets, &errors, tx);
     hit.var("cause", cause);
+    if let Some(a) = size_assumed {
+        hit.assumptions.push(a);
+        if rf_read.is_none() {
+            hit.assumptions.push(tx.text("assume-rf"));
+        }
+    } else if rf_read.is_none() && sigs.values().any(|s| s.structural) {
+        hit.assumptions.push(tx.text("assume-rf"));
+    }
+    // Concluded from a cluster size the bundle only suggests (no status table): a warning,
+    // and from a --join list alone only a possibility.
+    if let Some((source, _)) = inferred_only {
+        hit.severity = Some(crate::model::Severity::Warning);
+        if source.lower_bound_only() {
+            hit.confidence = Some(crate::model::Confidence::Possible);
+        }
+    }
 
     // The stall lines first (a few per node: they repeat every report), then the rows that
     // show the cause, then the decommission events.
@@ -365,13 +436,15 @@ pub(super) fn decommission_stalled(rule: &Sets<'_>, ctx: &EvalCtx<'_>, tx: &Text
     vec![hit]
 }
 
-/// Names the cause when the bundle shows it, with the rows that show it.
+/// Names the cause when the bundle shows it, with the rows that show it, and the cluster
+/// size it assumed when no status table lists the nodes.
 fn stall_cause(
-    t: &Tables<'_>,
+    room: Option<&Room>,
+    (needed, rf_read): (usize, Option<usize>),
     targets: &BTreeSet<u64>,
     errors: &[(AllocCause, String)],
     tx: &Texts,
-) -> (String, Vec<EvidenceRef>) {
+) -> (String, Vec<EvidenceRef>, Option<String>) {
     let quote = |e: &str| {
         let cut: String = e.chars().take(240).collect();
         if cut.len() < e.len() {
@@ -384,37 +457,65 @@ fn stall_cause(
         return (
             tx.render("cause-constraints", &[("error", quote(e))]),
             Vec::new(),
+            None,
         );
     }
-    // Live, active nodes other than the targets, from the newest status table.
-    if let Some(rows) = t.latest_status() {
-        let others: Vec<&&Obs<'_>> = rows
-            .iter()
-            .filter(|o| !targets.contains(&o.row.id) && o.row.is_live == Some(true) && o.active())
-            .collect();
-        let total = rows.iter().filter(|o| !o.decommissioned()).count();
-        if others.len() < DEFAULT_RF {
-            let ids: BTreeSet<u64> = others.iter().map(|o| o.row.id).collect();
-            let mut ev: Vec<EvidenceRef> = rows.iter().map(|o| loc_evidence(o.loc())).collect();
-            ev.truncate(6);
-            let others = if ids.is_empty() {
-                tx.text("no-nodes")
-            } else {
-                node_list(&ids)
-            };
-            return (
-                tx.render(
-                    "cause-too-few-nodes",
-                    &[
-                        ("count", ids.len().to_string()),
-                        ("others", others),
-                        ("targets", node_list(targets)),
-                        ("total", total.to_string()),
-                        ("rf", DEFAULT_RF.to_string()),
-                    ],
-                ),
-                ev,
-            );
+    let rf_how = if rf_read.is_some() {
+        tx.text("rf-zones")
+    } else {
+        tx.text("rf-assumed")
+    };
+    if let Some(room) = room.filter(|r| r.others < needed) {
+        match room.inferred {
+            None => {
+                let others = if room.other_ids.is_empty() {
+                    tx.text("no-nodes")
+                } else {
+                    node_list(&room.other_ids)
+                };
+                return (
+                    tx.render(
+                        "cause-too-few-nodes",
+                        &[
+                            ("count", room.others.to_string()),
+                            ("others", others),
+                            ("targets", node_list(targets)),
+                            ("total", room.total.to_string()),
+                            ("rf", needed.to_string()),
+                            ("rf_how", rf_how),
+                        ],
+                    ),
+                    room.evidence.clone(),
+                    None,
+                );
+            }
+            Some((source, size)) => {
+                let key = match source {
+                    SizeSource::Starts => "size-starts",
+                    SizeSource::Join => "size-join",
+                    SizeSource::Logs => "size-logs",
+                };
+                let how = tx.render(key, &[("n", size.to_string())]);
+                let assumed = tx.render(
+                    "assume-size",
+                    &[("n", size.to_string()), ("how", how.clone())],
+                );
+                return (
+                    tx.render(
+                        "cause-too-few-inferred",
+                        &[
+                            ("count", room.others.to_string()),
+                            ("targets", node_list(targets)),
+                            ("total", room.total.to_string()),
+                            ("size_how", how),
+                            ("rf", needed.to_string()),
+                            ("rf_how", rf_how),
+                        ],
+                    ),
+                    room.evidence.clone(),
+                    Some(assumed),
+                );
+            }
         }
     }
     if let Some((_, e)) = errors
@@ -424,21 +525,30 @@ fn stall_cause(
         return (
             tx.render("cause-not-enough-nodes", &[("error", quote(e))]),
             Vec::new(),
+            None,
         );
     }
     if let Some((_, e)) = errors.iter().find(|(c, _)| *c == AllocCause::Throttled) {
         return (
             tx.render("cause-throttled", &[("error", quote(e))]),
             Vec::new(),
+            None,
         );
     }
     if let Some((_, e)) = errors.first() {
         return (
             tx.render("cause-allocator", &[("error", quote(e))]),
             Vec::new(),
+            None,
         );
     }
-    (tx.text("cause-unknown"), Vec::new())
+    (tx.text("cause-unknown"), Vec::new(), None)
+}
+
+/// Whether a node's replica count is still falling: its last observations decrease.
+fn moving(t: &Tables<'_>, id: u64) -> bool {
+    let counts: Vec<u64> = t.of(id).filter_map(|o| o.row.replicas).collect();
+    counts.len() >= 2 && counts[counts.len() - 1] < counts[counts.len() - 2]
 }
 
 /// The replica count of a decommissioning node stopped falling: the same non-zero count at

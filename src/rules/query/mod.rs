@@ -34,8 +34,8 @@ pub use tables::InputMeta;
 use super::Hit;
 use crate::model::{EvidenceRef, Location, Severity};
 
-/// A compiled parameter: name, config key, default, assumption, validity condition.
-type Param = (String, Option<String>, Expr, Option<String>, Option<Expr>);
+/// A parameter: name, config keys tried in order, default, assumption, validity.
+type Param = (String, Vec<String>, Expr, Option<String>, Option<Expr>);
 
 /// A compiled query.
 pub struct Query {
@@ -118,7 +118,10 @@ pub fn compile(spec: QuerySpec) -> Result<Query, String> {
         };
         params.push((
             name.clone(),
-            p.config.clone(),
+            p.config
+                .as_ref()
+                .map(spec::ConfigKeys::keys)
+                .unwrap_or_default(),
             d,
             p.assumption.clone(),
             valid,
@@ -395,9 +398,9 @@ impl Query {
         let mut params: BTreeMap<String, Value> = BTreeMap::new();
         let mut assumed: Vec<(String, String)> = Vec::new();
         let mut defaulted: BTreeMap<String, Value> = BTreeMap::new();
-        for (name, key, default, assumption, valid) in &self.params {
+        for (name, keys, default, assumption, valid) in &self.params {
             let env = Env::root(cat, &params, sets, &self.regexes);
-            let found = key.as_deref().and_then(|k| env.config(k)).map(|(v, _)| v);
+            let found = keys.iter().find_map(|k| env.config(k)).map(|(v, _)| v);
             let found = found.filter(|v| match valid {
                 Some(cond) => {
                     let mut lets = BTreeMap::new();

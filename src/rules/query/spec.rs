@@ -101,9 +101,11 @@ fn default_max_evidence() -> usize {
 #[derive(Debug, Deserialize, Clone, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ParamSpec {
-    /// PD config key (`schedule.max-store-down-time`).
+    /// PD config key (`schedule.max-store-down-time`), or keys tried in order
+    /// (`["placement-rules.replicas", "replication.max-replicas"]`: with placement rules the
+    /// default rule's count is what PD places, whatever max-replicas says).
     #[serde(default)]
-    pub config: Option<String>,
+    pub config: Option<ConfigKeys>,
     /// The default, as an expression (`30m`, `3`, `0.8`).
     pub default: String,
     /// What the finding says when it used the default.
@@ -112,6 +114,23 @@ pub struct ParamSpec {
     /// A value outside this range (an expression over `value`) falls back to the default.
     #[serde(default)]
     pub valid: Option<String>,
+}
+
+/// One config key or several, the first the bundle holds winning.
+#[derive(Debug, Deserialize, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum ConfigKeys {
+    One(String),
+    Ordered(Vec<String>),
+}
+
+impl ConfigKeys {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            ConfigKeys::One(k) => vec![k.clone()],
+            ConfigKeys::Ordered(ks) => ks.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, serde::Serialize)]
