@@ -595,22 +595,38 @@ fn completions_complete_rule_ids() {
             assert!(s.contains(id), "{sh}: {id}");
         }
     }
-    // fish: offered for --only of analyze and for explain's argument.
-    let fish = kvtriage().args(["completions", "fish"]).output().unwrap();
-    let fish = String::from_utf8(fish.stdout).unwrap();
+    let script = |sh: &str| {
+        String::from_utf8(
+            kvtriage()
+                .args(["completions", sh])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    // fish: the values of analyze's --only (a list spanning lines, up to the next command).
+    let fish = script("fish");
+    let at = fish
+        .find("__fish_kvtriage_using_subcommand analyze\" -l only")
+        .unwrap();
+    let end = fish[at..]
+        .find("\ncomplete -c")
+        .map_or(fish.len(), |e| at + e);
     assert!(
-        fish.lines()
-            .any(|l| l.contains("__fish_kvtriage_using_subcommand analyze")
-                && l.contains("-l only")
-                && l.contains("tikv.store-down")),
-        "{fish}"
+        fish[at..end].contains("tikv.store-down"),
+        "{}",
+        &fish[at..end]
     );
-    assert!(
-        fish.lines()
-            .any(|l| l.contains("__fish_kvtriage_using_subcommand explain")
-                && l.contains("tikv.store-down")),
-        "explain RULE"
-    );
+    // bash: explain's words; zsh: the RULE argument of explain and rules show.
+    let bash = script("bash");
+    let at = bash.find("kvtriage__subcmd__explain)\n").unwrap();
+    let opts = bash[at..].lines().nth(1).unwrap();
+    assert!(opts.contains("tikv.store-down"), "{opts}");
+    let zsh = script("zsh");
+    let rule_args: Vec<&str> = zsh.lines().filter(|l| l.contains("':rule -- ")).collect();
+    assert_eq!(rule_args.len(), 2, "{rule_args:?}");
+    assert!(rule_args.iter().all(|l| l.contains("tikv.store-down")));
     // The parser itself still takes a user rule's id (checked against the loaded rules).
     let out = kvtriage()
         .args(["analyze", "fixtures/scale-in-stuck", "--only", "my.rule"])

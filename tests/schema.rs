@@ -44,8 +44,9 @@ fn analyze(args: &[&str]) -> Vec<u8> {
         .args(args)
         .output()
         .unwrap();
+    // Exit 2 (nothing analysed) still prints a report; a signal or a panic does not.
     assert!(
-        matches!(out.status.code(), Some(0 | 1)),
+        matches!(out.status.code(), Some(0..=3)) && !out.stderr.starts_with(b"thread"),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
