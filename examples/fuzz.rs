@@ -1147,7 +1147,7 @@ fn analyze_and_render(root: &Path, written: &[String], h: u64, env: &Env) -> Vec
         let t = timeline::select(
             &a,
             &timeline::TimelineFilter {
-                level: Level::Info,
+                level: Some(Level::Info),
                 nodes: Vec::new(),
                 grep: None,
             },

@@ -150,3 +150,34 @@ pub fn parse_user_time(s: &str) -> Option<chrono::DateTime<FixedOffset>> {
 pub fn parse_offset(s: &str) -> Option<FixedOffset> {
     parse::time::parse_unified(&format!("2000/01/01 00:00:00.000 {s}")).map(|d| *d.offset())
 }
+
+/// Reads the inputs as [`analyze`] does, but keeps nothing and evaluates no rule: each
+/// input's report and facts (in the `--since`/`--until` window) go to `each` as soon as the
+/// input is read, one source after the other (a big file's chunks are still scanned in
+/// parallel). For outputs that stream over big bundles (`timeline`): memory holds the source
+/// being read (an archive: all its members), not the bundle.
+pub fn read_each(opts: &Options, rules: &RuleSet, each: &mut dyn FnMut(model::InputReport, Facts)) {
+    let sources = source::discover(&opts.paths);
+    let prefilter = parse::scan::Prefilter::new(rules.needle_groups());
+    let ctx = ingest::IngestCtx {
+        parse: parse::input::ParseCtx {
+            prefilter: &prefilter,
+            assume_tz: opts.assume_tz,
+            keep_level: opts.keep_level,
+            templates: opts.templates,
+            version_group: rules.fact_groups.get("version").copied(),
+            join_group: rules.fact_groups.get("join").copied(),
+            max_dump_bytes: opts.limits.max_member_bytes,
+        },
+        limits: &opts.limits,
+    };
+    for s in &sources {
+        for p in ingest::read_source(s, &ctx) {
+            let mut facts = p.facts;
+            if opts.since.is_some() || opts.until.is_some() {
+                facts.keep_window(opts.since, opts.until);
+            }
+            each(p.report, facts);
+        }
+    }
+}

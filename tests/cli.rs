@@ -507,3 +507,190 @@ I210323 20:53:45.001234 611 server/node.go:464 \u{22ee} [n1] 21  started with en
     assert_eq!(v["inputs"][0]["kind"], "crdb-log");
     assert_eq!(v["inputs"][0]["node"], "n1");
 }
+
+/// Every subcommand has its man page, naming each of its options.
+#[test]
+fn man_pages_per_subcommand_with_every_option() {
+    let d = tempfile::tempdir().unwrap();
+    let out = kvtriage()
+        .args(["man", "--dir"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut files: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    for page in [
+        "kvtriage.1",
+        "kvtriage-analyze.1",
+        "kvtriage-timeline.1",
+        "kvtriage-rules.1",
+        "kvtriage-rules-list.1",
+        "kvtriage-rules-test.1",
+        "kvtriage-explain.1",
+        "kvtriage-completions.1",
+        "kvtriage-man.1",
+    ] {
+        assert!(files.iter().any(|f| f == page), "{page} in {files:?}");
+    }
+    // Each option `--help` shows is in the page (roff escapes `-` as `\-`).
+    for (sub, page) in [
+        ("analyze", "kvtriage-analyze.1"),
+        ("timeline", "kvtriage-timeline.1"),
+    ] {
+        let help = kvtriage().args([sub, "--help"]).output().unwrap().stdout;
+        let help = String::from_utf8(help).unwrap();
+        let roff = std::fs::read_to_string(d.path().join(page)).unwrap();
+        let longs: Vec<&str> = help
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+            .collect();
+        assert!(longs.len() >= 10, "{sub}: {longs:?}");
+        for l in longs {
+            let esc = l.replace('-', "\\-");
+            assert!(roff.contains(&format!("\\fB{esc}\\fR")), "{page} lacks {l}");
+        }
+        assert!(roff.contains(&format!(".TH kvtriage-{sub} 1")), "{roff}");
+        assert!(
+            roff.contains("\\fB\\-o\\fR, \\fB\\-\\-output\\fR"),
+            "{page}: -o"
+        );
+    }
+    // `man analyze` prints the same page; `man rules list` a nested one.
+    let one = kvtriage().args(["man", "analyze"]).output().unwrap().stdout;
+    assert_eq!(
+        String::from_utf8(one).unwrap(),
+        std::fs::read_to_string(d.path().join("kvtriage-analyze.1")).unwrap()
+    );
+    let nested = kvtriage().args(["man", "rules", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&nested.stdout).contains(".TH kvtriage-rules-list 1"));
+    let bad = kvtriage().args(["man", "analyse"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean \"analyze\""));
+}
+
+/// The completion scripts offer the rule ids where a rule id goes.
+#[test]
+fn completions_complete_rule_ids() {
+    let list = kvtriage()
+        .args(["rules", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let rules: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let ids: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() > 20);
+    for sh in ["bash", "zsh", "fish"] {
+        let out = kvtriage().args(["completions", sh]).output().unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        for id in &ids {
+            assert!(s.contains(id), "{sh}: {id}");
+        }
+    }
+    let script = |sh: &str| {
+        String::from_utf8(
+            kvtriage()
+                .args(["completions", sh])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    // fish: the values of analyze's --only (a list spanning lines, up to the next command).
+    let fish = script("fish");
+    let at = fish
+        .find("__fish_kvtriage_using_subcommand analyze\" -l only")
+        .unwrap();
+    let end = fish[at..]
+        .find("\ncomplete -c")
+        .map_or(fish.len(), |e| at + e);
+    assert!(
+        fish[at..end].contains("tikv.store-down"),
+        "{}",
+        &fish[at..end]
+    );
+    // bash: explain's words; zsh: the RULE argument of explain and rules show.
+    let bash = script("bash");
+    let at = bash.find("kvtriage__subcmd__explain)\n").unwrap();
+    let opts = bash[at..].lines().nth(1).unwrap();
+    assert!(opts.contains("tikv.store-down"), "{opts}");
+    let zsh = script("zsh");
+    let rule_args: Vec<&str> = zsh.lines().filter(|l| l.contains("':rule -- ")).collect();
+    assert_eq!(rule_args.len(), 2, "{rule_args:?}");
+    assert!(rule_args.iter().all(|l| l.contains("tikv.store-down")));
+    // The parser itself still takes a user rule's id (checked against the loaded rules).
+    let out = kvtriage()
+        .args(["analyze", "fixtures/scale-in-stuck", "--only", "my.rule"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no rule \"my.rule\""));
+}
+
+/// `-o FILE` writes what stdout would have held (JSON, as when stdout is no terminal).
+#[test]
+fn output_file_for_every_report() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("r.json");
+    let out = kvtriage()
+        .args(["analyze", "fixtures/scale-in-stuck", "-o"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the exit code still tells");
+    assert!(out.stdout.is_empty());
+    let stdout = kvtriage()
+        .args(["analyze", "fixtures/scale-in-stuck"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(std::fs::read(&f).unwrap(), stdout);
+    let v: Value = serde_json::from_slice(&stdout).unwrap();
+    assert_eq!(v["schema"], "kvtriage.report/v1");
+    // Markdown too, with --output before the subcommand.
+    let md = d.path().join("r.md");
+    let out = kvtriage()
+        .arg("--output")
+        .arg(&md)
+        .args(["analyze", "fixtures/scale-in-stuck", "-f", "markdown"])
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("tikv.offline-store-pinned-by-leaderless-region")
+    );
+    for args in [
+        &["rules", "list"][..],
+        &["explain", "tikv.store-down"],
+        &["timeline", "fixtures/scale-in-stuck"],
+        &["man"],
+    ] {
+        let f = d.path().join("x.out");
+        let out = kvtriage().args(args).arg("-o").arg(&f).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let plain = kvtriage().args(args).output().unwrap().stdout;
+        assert_eq!(std::fs::read(&f).unwrap(), plain, "{args:?}");
+    }
+    let out = kvtriage()
+        .args([
+            "analyze",
+            "fixtures/scale-in-stuck",
+            "-o",
+            "/nonexistent/dir/r.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot create /nonexistent/dir/r.json"));
+}

@@ -339,3 +339,71 @@ fn baseline_reports_only_new_findings() {
     assert_eq!(code, 2);
     assert!(err.contains("not a kvtriage JSON report"), "{err}");
 }
+
+#[test]
+fn rules_list_has_a_header_and_every_rules_title() {
+    let (out, _, code) = run(&["rules", "list"]);
+    assert_eq!(code, 0);
+    let mut lines = out.lines();
+    let head = lines.next().unwrap();
+    let cols: Vec<&str> = head.split_whitespace().collect();
+    assert_eq!(cols, ["RULE", "SEVERITY", "MATCHER", "TITLE"], "{head}");
+    let (json, _, _) = run(&["rules", "list", "--format", "json"]);
+    let rules: Vec<Value> = serde_json::from_str(&json).unwrap();
+    let title_at = head.find("TITLE").unwrap();
+    for r in &rules {
+        let id = r["id"].as_str().unwrap();
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("{id} not listed"));
+        assert_eq!(
+            line[title_at..].trim(),
+            r["title"].as_str().unwrap().trim(),
+            "{id}: the title in its column"
+        );
+        assert!(line.contains(r["severity"].as_str().unwrap()), "{line}");
+    }
+    assert!(
+        out.trim_end().ends_with(&format!(
+            "{} rules; `kvtriage rules show RULE` for one in full",
+            rules.len()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_rule_ids_say_which_was_meant() {
+    for args in [
+        &["explain", "tikv.store-dwn"][..],
+        &["rules", "show", "tikv.stor-down"],
+        &["analyze", "fixtures/scale-in-stuck", "--only", "store-down"],
+        &[
+            "analyze",
+            "fixtures/scale-in-stuck",
+            "--disable",
+            "tikv.store_down",
+        ],
+        &["rules", "test", "--only", "tikv.storedown"],
+        &[
+            "timeline",
+            "fixtures/scale-in-stuck",
+            "--only",
+            "tikv.store-dow",
+        ],
+    ] {
+        let (out, err, code) = run(args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            err.contains("did you mean \"tikv.store-down\"?"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("`kvtriage rules list` shows all"), "{err}");
+    }
+    // Nothing close: no guess, still the pointer to the list.
+    let (_, err, code) = run(&["explain", "zzzz"]);
+    assert_eq!(code, 2);
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("no rule \"zzzz\""), "{err}");
+}

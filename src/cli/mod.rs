@@ -1,12 +1,20 @@
 //! Command-line interface: argument definitions and dispatch. The work itself is in the library.
 
+mod docs;
+mod listing;
+mod output;
+mod suggest;
+mod timeline;
+
+pub use output::Output;
+
 use crate::model::Analysis;
 use crate::model::Status;
-use crate::report::{self, Format, timeline};
+use crate::report::{self, Format};
 use crate::rules::{RuleSet, Severity};
 use crate::{Options, analyze};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use std::io::{IsTerminal, Write};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -23,6 +31,10 @@ with evidence (file:line) and the commands to fix them, with the real store, reg
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Write what the subcommand prints to FILE instead of stdout (replaced if it exists;
+    /// formats default as when stdout is not a terminal).
+    #[arg(long, short = 'o', value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -41,10 +53,17 @@ pub enum Command {
         /// Rule id, e.g. tikv.offline-store-pinned-by-leaderless-region
         rule: String,
     },
-    /// Print shell completions.
+    /// Print a shell completion script (rule ids complete after --only, --disable, explain).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): kvtriage(1), or a subcommand's (`man analyze` is
+    /// kvtriage-analyze(1), `man rules list` kvtriage-rules-list(1)).
+    Man {
+        /// The subcommand whose page to print, e.g. `analyze` or `rules list`.
+        command: Vec<String>,
+        /// Write every page (kvtriage.1, kvtriage-analyze.1, ...) into this folder.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,9 +77,11 @@ pub struct TimelineArgs {
     /// Only this node (`10.0.1.5:20160`, `n4`) or a path substring; repeatable.
     #[arg(long)]
     pub node: Vec<String>,
-    /// Lowest level listed (rules' patterns and restarts are always listed).
-    #[arg(long, default_value = "warn", value_parser = parse_level)]
-    pub level: crate::model::Level,
+    /// Only entries at or above this level, every event alike (an entry without a level
+    /// counts as info) [default: warnings and above, and the lines of rules' patterns
+    /// (restarts, leader changes, operators) at any level]
+    #[arg(long, value_parser = parse_level)]
+    pub level: Option<crate::model::Level>,
     /// Only events whose line matches this regex.
     #[arg(long)]
     pub grep: Option<String>,
@@ -72,6 +93,12 @@ pub struct TimelineArgs {
     /// UTC offset assumed for old log formats that print none (e.g. +08:00).
     #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
     pub assume_tz: chrono::FixedOffset,
+    /// Only the first N events of the stream.
+    #[arg(long, value_name = "N", conflicts_with = "tail")]
+    pub limit: Option<usize>,
+    /// Only the last N events of the stream.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -159,11 +186,12 @@ pub struct RuleArgs {
 
 impl RuleArgs {
     fn load(&self) -> anyhow::Result<(RuleSet, Vec<String>)> {
-        Ok(RuleSet::load(&crate::rules::Selection {
+        RuleSet::load(&crate::rules::Selection {
             dirs: self.dirs.clone(),
             only: self.only.clone(),
             disable: self.disable.clone(),
-        })?)
+        })
+        .map_err(suggest::rule_error)
     }
 }
 
@@ -250,21 +278,31 @@ pub mod exit {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let out = Output { file: cli.output };
     match cli.command {
-        Command::Analyze(args) => cmd_analyze(args),
-        Command::Timeline(args) => cmd_timeline(args),
-        Command::Rules { command } => cmd_rules(command),
-        Command::Explain { rule } => cmd_explain(&rule),
+        Command::Analyze(args) => cmd_analyze(args, &out),
+        Command::Timeline(args) => timeline::run(args, &out),
+        Command::Rules { command } => cmd_rules(command, &out),
+        Command::Explain { rule } => cmd_explain(&rule, &out),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kvtriage", &mut std::io::stdout());
+            let ids: Vec<String> = RuleSet::builtin()?
+                .rules
+                .iter()
+                .map(|r| r.spec.id.clone())
+                .collect();
+            docs::completions(shell, &ids, &out)?;
             Ok(exit::OK)
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut buf = Vec::new();
-            man.render(&mut buf)?;
-            std::io::stdout().write_all(&buf)?;
+        Command::Man { command, dir } => {
+            match dir {
+                Some(d) => {
+                    let files = docs::man_dir(&d)?;
+                    let mut list = files.join("\n");
+                    list.push('\n');
+                    out.write_all(list.as_bytes())?;
+                }
+                None => docs::man(&command, &out)?,
+            }
             Ok(exit::OK)
         }
     }
@@ -283,7 +321,7 @@ fn paths_or_stdin(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(vec![PathBuf::from("-")])
 }
 
-fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+fn cmd_analyze(args: AnalyzeArgs, out: &Output) -> anyhow::Result<u8> {
     let (rules, rule_notes) = args.rules.load()?;
     let paths = paths_or_stdin(&args.paths)?;
     let mut limits = crate::Limits::default();
@@ -331,8 +369,7 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             analysis.findings.len()
         ));
     }
-    let stdout = std::io::stdout();
-    let is_tty = stdout.is_terminal();
+    let is_tty = out.is_terminal();
     let format = args
         .format
         .unwrap_or(if is_tty { Format::Table } else { Format::Json });
@@ -358,50 +395,9 @@ fn cmd_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                 report::junit(&analysis, &ids, fail_on_severity(args.fail_on))
             }
         };
-        let mut lock = stdout.lock();
-        lock.write_all(text.as_bytes())?;
-        lock.flush()?;
+        out.write_all(text.as_bytes())?;
     }
     Ok(exit_code(&analysis, args.fail_on, args.strict))
-}
-
-fn cmd_timeline(args: TimelineArgs) -> anyhow::Result<u8> {
-    let (rules, _) = args.rules.load()?;
-    let paths = paths_or_stdin(&args.paths)?;
-    let grep = match &args.grep {
-        Some(g) => Some(regex::Regex::new(g).map_err(|e| anyhow::anyhow!("--grep: {e}"))?),
-        None => None,
-    };
-    let analysis = analyze(
-        &Options {
-            paths,
-            assume_tz: args.assume_tz,
-            since: args.window.since,
-            until: args.window.until,
-            keep_level: Some(args.level),
-            ..Options::default()
-        },
-        &rules,
-    );
-    let filter = timeline::TimelineFilter {
-        level: args.level,
-        nodes: args.node.clone(),
-        grep,
-    };
-    let text = if args.templates {
-        timeline::render_templates(&analysis, args.format == TimelineFormat::Jsonl)
-    } else {
-        let t = timeline::select(&analysis, &filter);
-        match args.format {
-            TimelineFormat::Text => timeline::render_text(&t),
-            TimelineFormat::Jsonl => timeline::render_jsonl(&t),
-        }
-    };
-    std::io::stdout().write_all(text.as_bytes())?;
-    if analysis.nothing_analysed() {
-        return Ok(exit::ERROR);
-    }
-    Ok(exit::OK)
 }
 
 fn fail_on_severity(f: FailOn) -> Option<Severity> {
@@ -439,11 +435,12 @@ fn load_with(dirs: &[PathBuf], only: &[String]) -> anyhow::Result<RuleSet> {
         dirs: dirs.to_vec(),
         only: only.to_vec(),
         disable: Vec::new(),
-    })?
+    })
+    .map_err(suggest::rule_error)?
     .0)
 }
 
-fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
+fn cmd_rules(c: RulesCommand, output: &Output) -> anyhow::Result<u8> {
     let mut out = String::new();
     let mut code = exit::OK;
     match c {
@@ -451,7 +448,7 @@ fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
             let rules = load_with(&dirs, &[])?;
             out = match format {
                 ListFormat::Json => crate::rules::catalogue::list_json(&rules)?,
-                ListFormat::Table => crate::rules::catalogue::list_table(&rules),
+                ListFormat::Table => listing::list_table(&rules),
             };
         }
         RulesCommand::Needles { dirs } => {
@@ -507,16 +504,16 @@ fn cmd_rules(c: RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Show { rule, dirs } => {
             let rules = load_with(&dirs, &[])?;
-            out = crate::rules::catalogue::show(&rules, &rule)?;
+            out = crate::rules::catalogue::show(&rules, &rule).map_err(suggest::rule_error)?;
         }
     }
-    std::io::stdout().write_all(out.as_bytes())?;
+    output.write_all(out.as_bytes())?;
     Ok(code)
 }
 
-fn cmd_explain(id: &str) -> anyhow::Result<u8> {
+fn cmd_explain(id: &str, output: &Output) -> anyhow::Result<u8> {
     let rules = RuleSet::builtin()?;
-    let out = crate::rules::catalogue::explain(&rules, id)?;
-    std::io::stdout().write_all(out.as_bytes())?;
+    let out = crate::rules::catalogue::explain(&rules, id).map_err(suggest::rule_error)?;
+    output.write_all(out.as_bytes())?;
     Ok(exit::OK)
 }
