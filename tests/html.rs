@@ -419,7 +419,7 @@ fn page_renders_in_headless_chromium() {
     let c = browser.command(
         &[
             &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,2600",
+            "--window-size=1280,4400",
         ],
         &url,
     );
