@@ -88,9 +88,11 @@
         axis.appendChild(s);
       }
     }
-    function render() {
+    // `initial`: the page already shows the whole range as Rust drew it (same buckets).
+    function render(initial) {
       var a = view[0], b = view[1], span = Math.max(b - a, 1);
       var bucket = nice(span / D.cols);
+      if (initial) { finish(a, b, bucket); return; }
       var x = function (t) { return (t - a) / span * W; };
       var max = [0, 0, 0, 0], bins = [];
       D.lanes.forEach(function (L) {
@@ -140,6 +142,9 @@
         });
       });
       drawAxis(a, b);
+      finish(a, b, bucket);
+    }
+    function finish(a, b, bucket) {
       var zoomed = a > full[0] || b < full[1];
       reset.disabled = !zoomed;
       status.textContent = zoomed ? "Showing " + fmtFull(a) + " to " + fmtFull(b) : "";
@@ -186,6 +191,6 @@
     reset.addEventListener("click", function () { view = full.slice(); render(); });
     // `#zoom=START-END` (unix seconds) opens the page zoomed in.
     var m = /^#zoom=(\d+)-(\d+)$/.exec(location.hash);
-    if (m) { zoomTo(Number(m[1]), Number(m[2])); } else { render(); }
+    if (m) { zoomTo(Number(m[1]), Number(m[2])); } else { render(true); }
   }
 })();
