@@ -396,6 +396,11 @@ fn page_renders_in_headless_chromium() {
         l.dom.contains("class=\"m-ev m-warning\""),
         "evidence of the warnings is marked"
     );
+    // generic.error-burst cites a template's first line, which is not a kept event.
+    assert!(
+        l.dom.contains("class=\"m-ev m-info\""),
+        "evidence of the error burst is marked"
+    );
     assert!(!l.dom.contains("<img") && !l.dom.contains("<iframe"));
 
     // Zoom: the same page opened on a ten-minute window.

@@ -398,7 +398,7 @@ fn timeline(p: &Plot, tz: FixedOffset) -> Markup {
                     div #sel hidden {}
                 }
                 @if p.untimed_evidence > 0 {
-                    p.small { (p.untimed_evidence) " evidence line(s) come from dumps without a time and are not plotted." }
+                    p.small { (p.untimed_evidence) " evidence line(s) carry no time (dumps, pasted output) and are not plotted." }
                 }
                 script type="application/json" #plot-data { (PreEscaped(data)) }
             }

@@ -188,6 +188,12 @@ pub fn plot(a: &Analysis) -> Plot {
                 .or_default()[3] += 1;
         }
     }
+    // A template's first line is cited (error bursts) without being a kept event.
+    for t in &a.facts.templates {
+        if let Some(first) = t.first {
+            time_at.entry(t.sample).or_insert(first.timestamp());
+        }
+    }
     // Restarts and version lines, as the timeline names them.
     let events = timeline::select(
         a,
@@ -305,10 +311,11 @@ pub fn plot(a: &Analysis) -> Plot {
 /// `Release Version: v6.5.0 [git-hash=…]` → `v6.5.0`; the whole message when no version is
 /// named.
 fn version_text(message: &str) -> String {
-    let rest = message
-        .find("Version")
-        .map_or(message, |i| &message[i + "Version".len()..]);
-    rest.trim_start_matches([':', ' '])
+    let Some(i) = message.find("Version") else {
+        return message.to_string();
+    };
+    message[i + "Version".len()..]
+        .trim_start_matches([':', ' '])
         .split([' ', '[', ','])
         .next()
         .filter(|v| !v.is_empty())
