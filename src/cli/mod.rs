@@ -346,7 +346,8 @@ fn cmd_analyze(args: AnalyzeArgs, out: &Output) -> anyhow::Result<u8> {
     };
     let mut analysis = analyze(&opts, &rules);
     analysis.notes.splice(0..0, rule_notes);
-    if args.coverage {
+    // The HTML page always has its coverage section.
+    if args.coverage || args.format == Some(Format::Html) {
         let kinds: Vec<_> = analysis
             .inputs
             .iter()
@@ -390,6 +391,7 @@ fn cmd_analyze(args: AnalyzeArgs, out: &Output) -> anyhow::Result<u8> {
             Format::Json => report::json(&analysis),
             Format::Jsonl => report::jsonl(&analysis),
             Format::Markdown => report::markdown(&analysis),
+            Format::Html => report::html(&analysis),
             Format::Junit => {
                 let ids: Vec<String> = rules.rules.iter().map(|r| r.spec.id.clone()).collect();
                 report::junit(&analysis, &ids, fail_on_severity(args.fail_on))

@@ -1,6 +1,7 @@
 //! Reporters: one module per output format, and the timeline. They read the model (an
 //! [`Analysis`]) and print; they know nothing of sources, parsing or rules.
 
+pub mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -11,6 +12,7 @@ use crate::model::Analysis;
 use crate::model::Status;
 use crate::model::{Finding, Severity};
 
+pub use html::html;
 pub use json::{BaselineError, baseline, json, jsonl};
 pub use junit::junit;
 pub use markdown::markdown;
@@ -23,6 +25,8 @@ pub enum Format {
     Jsonl,
     Markdown,
     Junit,
+    /// One self-contained page (CSS, script and data inline) with the timeline plotted.
+    Html,
 }
 
 /// Counts shown in every format.
