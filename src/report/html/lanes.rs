@@ -198,14 +198,14 @@ pub fn plot(a: &Analysis) -> Plot {
     let events = timeline::select(
         a,
         &TimelineFilter {
-            level: Level::Fatal,
+            level: None,
             nodes: Vec::new(),
             grep: None,
         },
     );
     let mut last_version: BTreeMap<String, String> = BTreeMap::new();
     for e in &events.events {
-        let kind = match e.kind {
+        let kind = match e.kind.as_str() {
             "restart" => MarkKind::Restart,
             "version" => MarkKind::Version,
             _ => continue,
