@@ -154,12 +154,12 @@ pub fn render_text(t: &Timeline) -> String {
             out,
             "{} {:<node_w$} {:<5} {:<12} {}:{}  {}",
             e.time,
-            e.node,
+            super::escape(&e.node),
             e.level.to_uppercase(),
             e.kind,
-            e.path,
+            super::escape(&e.path),
             e.line,
-            e.message
+            super::escape(&e.message)
         );
     }
     out
@@ -232,11 +232,11 @@ pub fn render_templates(a: &Analysis, json: bool) -> String {
                 "{:>8} {:<5} {:<21} {}  ({} .. {}, e.g. {}{})",
                 r.count,
                 r.level.to_uppercase(),
-                r.node,
-                r.template,
+                super::escape(&r.node),
+                super::escape(r.template),
                 r.first.as_deref().unwrap_or("?"),
                 r.last.as_deref().unwrap_or("?"),
-                r.sample,
+                super::escape(&r.sample),
                 if r.known { ", known pattern" } else { "" }
             );
         }
