@@ -294,8 +294,9 @@ fn page(text: &str) -> anyhow::Result<bool> {
             _ => {}
         }
     }
-    let _ = child.wait();
-    Ok(true)
+    // `sh` could not find the pager (127): print the report instead of losing it.
+    let found = child.wait().map_or(true, |st| st.code() != Some(127));
+    Ok(found)
 }
 
 /// `8GiB`, `500MiB`, `1000000`: a byte count.

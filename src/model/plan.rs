@@ -296,7 +296,7 @@ pub fn plan(findings: &[Finding]) -> Vec<PlanStep> {
             (d.step.risk, d.first_at, d.step)
         })
         .collect();
-    steps.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    steps.sort_by_key(|a| (a.0, a.1));
     steps.into_iter().map(|(_, _, s)| s).collect()
 }
 

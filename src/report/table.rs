@@ -565,7 +565,7 @@ pub fn wrap(s: &str, w: usize) -> Vec<String> {
             }
             // Break a long word after a `-`, `.`, `/`, `,`, `:` or `_` when one is near the end.
             let chars: Vec<char> = word.chars().collect();
-            let at = (w / 2..w)
+            let at = ((w / 2).max(1)..w)
                 .rev()
                 .find(|&k| matches!(chars[k - 1], '-' | '.' | '/' | ',' | ':' | '_'))
                 .unwrap_or(w);
@@ -612,5 +612,12 @@ mod tests {
     #[test]
     fn wrap_cuts_words_longer_than_the_line() {
         assert_eq!(wrap("abcdefgh ij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(
+            wrap("tikv.offline-store", 12),
+            vec!["tikv.", "offline-", "store"]
+        );
+        // One column: no break point to look for, no panic.
+        assert_eq!(wrap("a-b", 1), vec!["a", "-", "b"]);
+        assert_eq!(wrap("a-b", 0), vec!["a", "-", "b"]);
     }
 }

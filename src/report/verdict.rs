@@ -200,11 +200,7 @@ pub fn closing_line(a: &Analysis, view: &View) -> String {
     );
     if let Some(f) = a.findings.first() {
         let ent = super::entities_text(f);
-        line.push_str(
-            &format!("; top: [1] {} {}", f.rule, ent)
-                .trim_end()
-                .to_string(),
-        );
+        line.push_str(format!("; top: [1] {} {}", f.rule, ent).trim_end());
     }
     if a.baselined + a.below_min_severity > 0 {
         line.push_str(&format!(
