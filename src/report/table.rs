@@ -614,7 +614,7 @@ mod tests {
         assert_eq!(wrap("abcdefgh ij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(
             wrap("tikv.offline-store", 12),
-            vec!["tikv.", "offline-", "store"]
+            vec!["tikv.offline", "-store"]
         );
         // One column: no break point to look for, no panic.
         assert_eq!(wrap("a-b", 1), vec!["a", "-", "b"]);
