@@ -26,10 +26,14 @@ fn bundles() -> Vec<String> {
 }
 
 fn analyze(bundle: &str, format: &str) -> String {
+    analyze_at(bundle, format, "100")
+}
+
+fn analyze_at(bundle: &str, format: &str, columns: &str) -> String {
     let out = Command::cargo_bin("kvtriage")
         .unwrap()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("COLUMNS", "100")
+        .env("COLUMNS", columns)
         .env_remove("NO_COLOR")
         .args(["analyze", &format!("fixtures/{bundle}"), "--color", "never"])
         .args(["--format", format])
@@ -58,6 +62,23 @@ fn every_fixture_bundle_in_every_format() {
             for (format, ext) in FORMATS {
                 let text = analyze(bundle, format);
                 insta::assert_snapshot!(format!("{bundle}.{ext}"), text);
+            }
+        }
+    });
+}
+
+/// Issue 16: the table at 80 and at 160 columns (the folded and the wide layout).
+#[test]
+fn every_fixture_bundle_as_a_table_at_80_and_160_columns() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("golden");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for bundle in &bundles() {
+            for cols in ["80", "160"] {
+                let text = analyze_at(bundle, "table", cols);
+                insta::assert_snapshot!(format!("{bundle}.w{cols}.txt"), text);
             }
         }
     });

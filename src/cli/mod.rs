@@ -14,7 +14,7 @@ use crate::report::{self, Format};
 use crate::rules::{RuleSet, Severity};
 use crate::{Options, analyze};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -236,6 +236,95 @@ pub struct AnalyzeArgs {
     /// Show all evidence lines, references and every input.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Show only findings at or above this severity (the verdict says how many it hid; the
+    /// exit code still counts them all).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<MinSeverity>,
+    /// Do not page the table: on a terminal it goes through $PAGER (default `less`, with
+    /// LESS=FRX when LESS is unset) as git does.
+    #[arg(long)]
+    pub no_pager: bool,
+    /// Write the report's times in this zone (`+08:00`, `UTC`) instead of the bundle's.
+    #[arg(long, value_name = "OFFSET", value_parser = parse_tz)]
+    pub tz: Option<chrono::FixedOffset>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MinSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl MinSeverity {
+    fn severity(self) -> Severity {
+        match self {
+            MinSeverity::Info => Severity::Info,
+            MinSeverity::Warning => Severity::Warning,
+            MinSeverity::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// `--tz`: an offset, or `UTC`/`Z`.
+fn parse_tz(s: &str) -> Result<chrono::FixedOffset, String> {
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return parse_offset("+00:00");
+    }
+    parse_offset(s)
+}
+
+/// The width the table is laid out for: `COLUMNS` when set, else the terminal's, else 100.
+fn table_width(stdout: &std::io::Stdout) -> usize {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return c;
+    }
+    terminal_size::terminal_size_of(stdout)
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+        .unwrap_or(100)
+}
+
+/// The pager command (`KVTRIAGE_PAGER`, else `PAGER`, else `less`); none when it is empty
+/// or `cat`.
+fn pager_command() -> Option<String> {
+    let p = std::env::var("KVTRIAGE_PAGER")
+        .or_else(|_| std::env::var("PAGER"))
+        .unwrap_or_else(|_| "less".to_string());
+    let p = p.trim();
+    (!p.is_empty() && p != "cat").then(|| p.to_string())
+}
+
+/// Writes `text` through the pager; false when no pager could be started (the caller prints).
+fn page(text: &str) -> anyhow::Result<bool> {
+    let Some(cmd) = pager_command() else {
+        return Ok(false);
+    };
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(&cmd).stdin(std::process::Stdio::piped());
+    if std::env::var_os("LESS").is_none() {
+        c.env("LESS", "FRX");
+    }
+    if std::env::var_os("LV").is_none() {
+        c.env("LV", "-c");
+    }
+    let Ok(mut child) = c.spawn() else {
+        return Ok(false);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The reader may quit the pager before the end: not an error.
+        match stdin.write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
+    }
+    // `sh` could not find the pager (127): print the report instead of losing it.
+    let found = child.wait().map_or(true, |st| st.code() != Some(127));
+    Ok(found)
 }
 
 /// `8GiB`, `500MiB`, `1000000`: a byte count.
@@ -370,10 +459,34 @@ fn cmd_analyze(args: AnalyzeArgs, out: &Output) -> anyhow::Result<u8> {
             analysis.findings.len()
         ));
     }
+    // The exit code counts every finding, also those --min-severity hides.
+    let code = exit_code(&analysis, args.fail_on, args.strict);
+    if let Some(m) = args.min_severity {
+        analysis.drop_below(m.severity());
+    }
+    let stdout = std::io::stdout();
     let is_tty = out.is_terminal();
     let format = args
         .format
         .unwrap_or(if is_tty { Format::Table } else { Format::Json });
+    let mut view = report::View {
+        tz: args.tz,
+        exit: Some(report::Exit {
+            code,
+            fail_on: fail_on_severity(args.fail_on),
+            strict: args.strict,
+        }),
+        min_severity: args.min_severity.map(MinSeverity::severity),
+        verbose: args.verbose,
+        ..report::View::default()
+    };
+    if !args.quiet && report::verdict_is_alarm(&analysis) {
+        // Never a quiet all-clear: a failed input or nothing analysed is said on stderr too.
+        eprintln!(
+            "kvtriage: {}",
+            report::escape(&report::verdict(&analysis, &view))
+        );
+    }
     if !args.quiet {
         let color = match args.color {
             ColorChoice::Always => true,
@@ -382,24 +495,24 @@ fn cmd_analyze(args: AnalyzeArgs, out: &Output) -> anyhow::Result<u8> {
                 is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(110usize);
+        view.color = color;
+        view.width = table_width(&stdout);
         let text = match format {
-            Format::Table => report::table(&analysis, color, width, args.verbose),
-            Format::Json => report::json(&analysis),
+            Format::Table => report::table_with(&analysis, &view),
+            Format::Json => report::json_with(&analysis, &view),
             Format::Jsonl => report::jsonl(&analysis),
-            Format::Markdown => report::markdown(&analysis),
+            Format::Markdown => report::markdown_with(&analysis, &view),
             Format::Html => report::html(&analysis),
             Format::Junit => {
                 let ids: Vec<String> = rules.rules.iter().map(|r| r.spec.id.clone()).collect();
                 report::junit(&analysis, &ids, fail_on_severity(args.fail_on))
             }
         };
-        out.write_all(text.as_bytes())?;
+        if !(format == Format::Table && is_tty && !args.no_pager && page(&text)?) {
+            out.write_all(text.as_bytes())?;
+        }
     }
-    Ok(exit_code(&analysis, args.fail_on, args.strict))
+    Ok(code)
 }
 
 fn fail_on_severity(f: FailOn) -> Option<Severity> {

@@ -11,6 +11,7 @@ mod input;
 mod log;
 pub mod operator;
 mod pd;
+pub mod plan;
 mod report;
 pub mod sched;
 pub mod units;
@@ -34,6 +35,7 @@ pub struct NeedleGroup {
 }
 pub use config::{ConfigFacts, ConfigRecord, ConfigSource, Instance};
 pub use pd::{Peer, PeerRole, Region, Store, StoreBalance, StoreState};
+pub use plan::{PlanStep, plan};
 pub use report::{Analysis, Coverage, RuleCoverage, Undecided};
 pub use version::{Component, SeenVersion, Version};
 

@@ -44,6 +44,10 @@ pub struct Analysis {
     pub notes: Vec<String>,
     /// Which rules could run (`--coverage`).
     pub coverage: Option<Coverage>,
+    /// Findings left out because an earlier report (`--baseline`) already had them.
+    pub baselined: usize,
+    /// Findings left out because they are below `--min-severity`.
+    pub below_min_severity: usize,
 }
 
 impl Analysis {
@@ -58,6 +62,8 @@ impl Analysis {
             undecided: Vec::new(),
             notes: Vec::new(),
             coverage: None,
+            baselined: 0,
+            below_min_severity: 0,
         }
     }
 
@@ -71,7 +77,18 @@ impl Analysis {
     pub fn drop_known(&mut self, known: &std::collections::BTreeSet<String>) -> usize {
         let before = self.findings.len();
         self.findings.retain(|f| !known.contains(&f.key()));
-        before - self.findings.len()
+        let dropped = before - self.findings.len();
+        self.baselined += dropped;
+        dropped
+    }
+
+    /// Leaves out the findings below `min` (`--min-severity`); returns how many.
+    pub fn drop_below(&mut self, min: super::Severity) -> usize {
+        let before = self.findings.len();
+        self.findings.retain(|f| f.severity >= min);
+        let dropped = before - self.findings.len();
+        self.below_min_severity += dropped;
+        dropped
     }
 
     /// True when nothing at all could be analysed (exit code 2).

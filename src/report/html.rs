@@ -42,9 +42,33 @@ pub struct PlanStep {
     pub serves: Vec<String>,
 }
 
-/// The page without a merged plan (each finding shows its own steps).
+/// The page with the report's merged plan (the same steps the table and JSON show).
 pub fn html(a: &Analysis) -> String {
-    html_with_plan(a, &[])
+    let steps: Vec<PlanStep> = crate::model::plan(&a.findings)
+        .into_iter()
+        .map(|p| {
+            let mut text = p.text;
+            for n in &p.notes {
+                text.push_str(" (");
+                text.push_str(n);
+                text.push(')');
+            }
+            PlanStep {
+                text,
+                command: p.command,
+                risk: p.risk,
+                serves: p
+                    .findings
+                    .iter()
+                    .map(|n| match a.findings.get(n - 1) {
+                        Some(f) => format!("[{n}] {}", f.rule),
+                        None => format!("[{n}]"),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    html_with_plan(a, &steps)
 }
 
 /// The page with the merged plan's steps in its second section (left out when empty).

@@ -23,8 +23,8 @@ struct Evidence {
 struct JsonFinding<'a> {
     rule: &'a str,
     severity: &'a str,
-    title: &'a str,
-    summary: &'a str,
+    title: String,
+    summary: String,
     entities: &'a Entities,
     evidence: Vec<Evidence>,
     remediation: &'a [Step],
@@ -54,23 +54,27 @@ struct Report<'a> {
     undecided: &'a [crate::model::Undecided],
     #[serde(skip_serializing_if = "Option::is_none")]
     coverage: Option<&'a crate::model::Coverage>,
+    /// One sentence: the first line of the table.
+    verdict: String,
+    /// The zone every time in titles and summaries is written in (`+08:00`).
+    time_zone: String,
+    /// The remediation of every finding merged into one ordered, deduplicated plan.
+    plan: Vec<crate::model::PlanStep>,
 }
 
-fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
+fn finding<'a>(a: &Analysis, f: &'a Finding, zone: chrono::FixedOffset) -> JsonFinding<'a> {
     JsonFinding {
         rule: &f.rule,
         severity: f.severity.as_str(),
-        title: &f.title,
-        summary: &f.summary,
+        title: super::in_zone(&f.title, zone).into_owned(),
+        summary: super::in_zone(&f.summary, zone).into_owned(),
         entities: &f.entities,
-        evidence: (0..f.evidence.len())
-            .map(|i| {
-                let (path, line, excerpt) = super::evidence_path(a, f, i);
-                Evidence {
-                    path,
-                    line,
-                    excerpt,
-                }
+        evidence: super::evidence_sorted(a, f)
+            .into_iter()
+            .map(|(path, line, excerpt)| Evidence {
+                path,
+                line,
+                excerpt,
             })
             .collect(),
         remediation: &f.remediation,
@@ -82,8 +86,14 @@ fn finding<'a>(a: &Analysis, f: &'a Finding) -> JsonFinding<'a> {
     }
 }
 
-/// The report contract (`kvtriage.report/v1`), pretty-printed.
+/// The report contract (`kvtriage.report/v1`), pretty-printed, times in the bundle's zone.
 pub fn json(a: &Analysis) -> String {
+    json_with(a, &super::View::default())
+}
+
+/// The report contract with the command line's view (`--tz`; the rest is for text reports).
+pub fn json_with(a: &Analysis, view: &super::View) -> String {
+    let (zone, _) = super::zone(a, view);
     let r = Report {
         schema: "kvtriage.report/v1",
         tool: Tool {
@@ -91,11 +101,14 @@ pub fn json(a: &Analysis) -> String {
             version: env!("CARGO_PKG_VERSION"),
         },
         inputs: &a.inputs,
-        findings: a.findings.iter().map(|f| finding(a, f)).collect(),
+        findings: a.findings.iter().map(|f| finding(a, f, zone)).collect(),
         summary: summary(a),
         notes: &a.notes,
         undecided: &a.undecided,
         coverage: a.coverage.as_ref(),
+        verdict: super::verdict(a, view),
+        time_zone: super::zone_name(zone),
+        plan: crate::model::plan(&a.findings),
     };
     let mut s =
         serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
@@ -105,9 +118,10 @@ pub fn json(a: &Analysis) -> String {
 
 /// One finding per line, same object shape as in the JSON report.
 pub fn jsonl(a: &Analysis) -> String {
+    let (zone, _) = super::zone(a, &super::View::default());
     let mut out = String::new();
     for f in &a.findings {
-        if let Ok(line) = serde_json::to_string(&finding(a, f)) {
+        if let Ok(line) = serde_json::to_string(&finding(a, f, zone)) {
             out.push_str(&line);
             out.push('\n');
         }

@@ -1,22 +1,28 @@
 //! Reporters: one module per output format, and the timeline. They read the model (an
 //! [`Analysis`]) and print; they know nothing of sources, parsing or rules.
 
+mod escape;
 pub mod html;
 mod json;
 mod junit;
 mod markdown;
 mod table;
 pub mod timeline;
+mod verdict;
 
 use crate::model::Analysis;
 use crate::model::Status;
 use crate::model::{Finding, Severity};
 
+pub use escape::{escape, escape_lines, escape_output};
 pub use html::html;
-pub use json::{BaselineError, baseline, json, jsonl};
+pub use json::{BaselineError, baseline, json, json_with, jsonl};
 pub use junit::junit;
-pub use markdown::markdown;
-pub use table::table;
+pub use markdown::{markdown, markdown_with};
+pub use table::{shorten_middle, table, table_with};
+pub use verdict::{
+    Exit, View, closing_line, in_zone, verdict, verdict_is_alarm, zone, zone_name, zone_text,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -62,6 +68,16 @@ pub fn evidence_path(a: &Analysis, f: &Finding, i: usize) -> (String, u64, Strin
         .map(|r| r.path.clone())
         .unwrap_or_default();
     (path, e.loc.line, e.excerpt.clone().unwrap_or_default())
+}
+
+/// A finding's evidence as `(path, line, excerpt)`, sorted by file and line, each once.
+pub fn evidence_sorted(a: &Analysis, f: &Finding) -> Vec<(String, u64, String)> {
+    let mut ev: Vec<(String, u64, String)> = (0..f.evidence.len())
+        .map(|i| evidence_path(a, f, i))
+        .collect();
+    ev.sort();
+    ev.dedup();
+    ev
 }
 
 /// `Confidence: likely; assumed: max-replicas = 3 (PD default; no config in the bundle)`.

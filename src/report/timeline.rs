@@ -230,12 +230,12 @@ fn text_line(out: &mut String, e: &TimelineEvent, node_w: usize) {
         out,
         "{} {:<node_w$} {:<5} {:<12} {}:{}  {}",
         e.time,
-        e.node,
+        super::escape(&e.node),
         e.level.to_uppercase(),
         e.kind,
-        e.path,
+        super::escape(&e.path),
         e.line,
-        e.message
+        super::escape(&e.message)
     );
 }
 
@@ -597,11 +597,11 @@ pub fn render_template_rows(rows: &[TemplateRow], json: bool) -> String {
                 "{:>8} {:<5} {:<21} {}  ({} .. {}, e.g. {}{}{})",
                 r.count,
                 r.level.to_uppercase(),
-                r.node,
-                r.template,
+                super::escape(&r.node),
+                super::escape(&r.template),
                 r.first.as_deref().unwrap_or("?"),
                 r.last.as_deref().unwrap_or("?"),
-                r.sample,
+                super::escape(&r.sample),
                 files,
                 if r.known { ", known pattern" } else { "" }
             );
