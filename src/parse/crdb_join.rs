@@ -28,13 +28,17 @@ pub fn looks_like_config(text: &str) -> bool {
 /// start` lines (after an optional prompt) and no log entry (a session followed by the
 /// server's own output is that server's log).
 pub fn looks_like_shell_starts(text: &str) -> bool {
+    // Only command lines: anything else (a banner, the server's stderr) is that server's
+    // output, read as its log.
     let mut starts = 0;
-    for l in text.lines() {
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
         if super::crdb_log::is_head(l.as_bytes()) {
             return false;
         }
         if start_words(l).is_some() {
             starts += 1;
+        } else if !l.trim_start().starts_with(['$', '#']) {
+            return false;
         }
     }
     starts > 0
